@@ -1,0 +1,3 @@
+"""slawatch: SLA breach detection on event streams."""
+
+__version__ = "0.1.0"
