@@ -1,0 +1,135 @@
+"""Bucket rings: every window sum equals a brute-force count over the raw events."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slawatch.core.ring import (
+    BAD,
+    EXCLUDED,
+    GOOD,
+    SLACK_BUCKETS,
+    BucketRing,
+    Level,
+    first_bucket_from,
+    plan_levels,
+)
+
+from core_strategies import BASE_TS, event_times, instants
+
+HORIZON_S = 4000.0
+SMALL_LEVELS = (Level(1, 23), Level(7, 31), Level(50, 40))  # small, so eviction happens a lot
+
+streams = st.lists(st.tuples(event_times(HORIZON_S), st.sampled_from((GOOD, BAD, EXCLUDED))), max_size=150)
+
+
+def brute_force(events, level: Level, start: float, end: float) -> tuple[int, int, int]:
+    """Events whose bucket starts in [start, end) and is still retained by the level."""
+    r = level.resolution_s
+    if not events:
+        return (0, 0, 0)
+    head = max(int(ts // r) for ts, _ in events)
+    first, last = first_bucket_from(start, r), first_bucket_from(end, r) - 1
+    sums = [0, 0, 0]
+    for ts, which in events:
+        bucket = int(ts // r)
+        if first <= bucket <= last and bucket > head - level.capacity:
+            sums[which] += 1
+    return tuple(sums)
+
+
+def ring_of(events, levels=SMALL_LEVELS) -> BucketRing:
+    ring = BucketRing(levels)
+    for ts, which in events:
+        ring.add(ts, which)
+    return ring
+
+
+@settings(max_examples=250, deadline=None)
+@given(streams, instants(HORIZON_S), st.floats(min_value=0.5, max_value=2000.0))
+def test_every_rolling_window_sum_equals_the_brute_force_count(events, now, window_s):
+    ring = ring_of(events)
+    level = ring.level_for(window_s)
+    assert ring.window(now, window_s) == brute_force(events, ring.levels[level], now - window_s, now)
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams, instants(HORIZON_S), instants(HORIZON_S), st.integers(0, 2))
+def test_every_interval_at_every_level_equals_the_brute_force_count(events, a, b, level):
+    ring = ring_of(events)
+    start, end = min(a, b), max(a, b)
+    assert ring.interval(start, end, level) == brute_force(events, ring.levels[level], start, end)
+
+
+@settings(max_examples=100, deadline=None)
+@given(streams, st.integers(0, 2))
+def test_exporting_and_importing_a_level_keeps_every_bucket(events, level):
+    ring = ring_of(events)
+    twin = BucketRing(SMALL_LEVELS)
+    head, columns = ring.export_level(level)
+    twin.import_level(level, head, columns)
+    assert twin.export_level(level) == (head, columns)
+    span = SMALL_LEVELS[level].span_s
+    for start in (BASE_TS - 10, BASE_TS + 500.5, BASE_TS + 3000):
+        assert twin.interval(start, start + span, level) == ring.interval(start, start + span, level)
+
+
+def test_an_event_older_than_every_level_is_not_kept():
+    ring = BucketRing((Level(10, 6),))
+    assert ring.add(BASE_TS + 100, GOOD)
+    assert not ring.would_keep(BASE_TS + 49)
+    assert not ring.add(BASE_TS + 49, GOOD)
+    assert ring.would_keep(BASE_TS + 50)
+    assert ring.add(BASE_TS + 50, BAD)
+    assert ring.interval(BASE_TS, BASE_TS + 200, level=0) == (1, 1, 0)
+
+
+def test_a_late_event_still_inside_the_ring_counts_in_its_own_bucket():
+    ring = BucketRing((Level(10, 6),))
+    ring.add(BASE_TS + 55, GOOD)
+    ring.add(BASE_TS + 21, BAD)
+    assert ring.interval(BASE_TS + 20, BASE_TS + 30) == (0, 1, 0)
+    assert ring.interval(BASE_TS + 30, BASE_TS + 60) == (1, 0, 0)
+
+
+def test_a_window_keeps_the_partial_bucket_that_contains_now():
+    ring = BucketRing((Level(10, 60),))
+    ring.add(BASE_TS + 101.0, BAD)
+    assert ring.window(BASE_TS + 101.5, 30) == (0, 1, 0)
+
+
+def test_an_event_exactly_at_now_falls_outside_the_window_when_now_is_a_bucket_boundary():
+    ring = BucketRing((Level(10, 60),))
+    ring.add(BASE_TS + 100.0, BAD)
+    assert ring.window(BASE_TS + 100.0, 30) == (0, 0, 0)
+
+
+def test_an_empty_ring_sums_to_zero():
+    assert BucketRing(SMALL_LEVELS).window(BASE_TS, 60) == (0, 0, 0)
+
+
+def test_a_span_no_level_covers_is_refused_naming_the_longest_level():
+    with pytest.raises(ValueError, match="longest spans 2000 s"):
+        BucketRing(SMALL_LEVELS).level_for(5000)
+
+
+def test_levels_must_be_ordered_finest_first():
+    with pytest.raises(ValueError, match="finest first"):
+        BucketRing((Level(60, 10), Level(10, 10)))
+
+
+def test_the_default_30_day_plan_uses_10_s_1_min_and_1_h_levels_sized_by_their_longest_window():
+    alert_windows = (300, 1800, 3600, 7200, 6 * 3600, 86400, 3 * 86400)
+    levels = plan_levels(alert_windows + (30 * 86400,))
+    assert levels == (
+        Level(10, 180 + SLACK_BUCKETS),
+        Level(60, 1440 + SLACK_BUCKETS),
+        Level(3600, 720 + SLACK_BUCKETS),
+    )
+
+
+def test_a_pinned_resolution_gets_a_level_spanning_its_window():
+    levels = plan_levels((300,), pinned={300: 86400})
+    assert levels == (Level(10, 30 + SLACK_BUCKETS), Level(300, 288 + SLACK_BUCKETS))
