@@ -17,3 +17,46 @@ def event_times(horizon_s: float) -> st.SearchStrategy[float]:
 def instants(horizon_s: float) -> st.SearchStrategy[float]:
     """Query instants from a little before the stream to a little after it."""
     return st.floats(min_value=-horizon_s * 0.1, max_value=horizon_s * 1.3).map(lambda x: BASE_TS + x)
+
+
+def make_slo(
+    kind=None,
+    errors=None,
+    windows=None,
+    rules=None,
+    budgeting=None,
+    threshold_ms=100.0,
+    percentile=None,
+    objective=0.99,
+    group_by=None,
+):
+    """One valid SLO to start from; each test changes only what it is about."""
+    from slawatch.core.alert_windows import default_rules
+    from slawatch.core.model import (
+        AlertPolicy,
+        Budgeting,
+        ErrorHandling,
+        EventMatch,
+        RollingWindow,
+        Sli,
+        SliKind,
+        Slo,
+    )
+
+    kind = kind or SliKind.AVAILABILITY
+    windows = windows or (RollingWindow(30 * 86400),)
+    return Slo(
+        name="checkout-slo",
+        match=EventMatch(service="checkout"),
+        sli=Sli(
+            kind=kind,
+            threshold_ms=None if kind is SliKind.AVAILABILITY else threshold_ms,
+            percentile=percentile if percentile is not None else (99.0 if kind is SliKind.LATENCY_PERCENTILE else None),
+            errors=errors or ErrorHandling.COUNT,
+        ),
+        objective=objective,
+        windows=windows,
+        alerting=AlertPolicy(burn_rate_rules=default_rules(30 * 86400) if rules is None else rules),
+        budgeting=budgeting or Budgeting(),
+        group_by=group_by,
+    )

@@ -165,3 +165,68 @@ class LatencySketch:
         sketch.zero_count = zero
         sketch.count = zero + sum(counts)
         return sketch, end
+
+
+class SketchRing:
+    """One LatencySketch per event-time bucket at several levels, for percentiles over any window.
+
+    Same bucket and retention rules as `ring.BucketRing` (see there), with the head following the
+    events that carried a latency. A slot remembers which bucket its sketch belongs to, so advancing
+    the head costs nothing: a stale slot is simply replaced when its slot is next written.
+    """
+
+    __slots__ = ("levels", "_resolutions", "_capacities", "_heads", "_ids", "_sketches")
+
+    def __init__(self, levels: tuple) -> None:
+        self.levels = tuple(levels)
+        self._resolutions = [level.resolution_s for level in levels]
+        self._capacities = [level.capacity for level in levels]
+        self._heads = [-(2**62)] * len(levels)
+        self._ids = [array("q", [-(2**62)]) * level.capacity for level in levels]
+        self._sketches: list[list[LatencySketch | None]] = [[None] * level.capacity for level in levels]
+
+    def add(self, ts: float, value_ms: float) -> None:
+        for index, resolution in enumerate(self._resolutions):
+            bucket = int(ts // resolution)
+            head, capacity = self._heads[index], self._capacities[index]
+            if bucket <= head - capacity:
+                continue
+            if bucket > head:
+                self._heads[index] = bucket
+            slot = bucket % capacity
+            ids = self._ids[index]
+            sketch = self._sketches[index][slot]
+            if ids[slot] != bucket or sketch is None:
+                sketch = self._sketches[index][slot] = LatencySketch()
+                ids[slot] = bucket
+            sketch.add(value_ms)
+
+    def bucket_sketch(self, level: int, bucket: int) -> LatencySketch | None:
+        """The sketch of one retained bucket, or None."""
+        capacity = self._capacities[level]
+        if not self._heads[level] - capacity < bucket <= self._heads[level]:
+            return None
+        slot = bucket % capacity
+        return self._sketches[level][slot] if self._ids[level][slot] == bucket else None
+
+    def merged(self, level: int, first: int, last: int) -> LatencySketch:
+        """One sketch of the buckets first..last (inclusive) at `level`."""
+        total = LatencySketch()
+        head, capacity = self._heads[level], self._capacities[level]
+        for bucket in range(max(first, head - capacity + 1), min(last, head) + 1):
+            sketch = self.bucket_sketch(level, bucket)
+            if sketch is not None:
+                total.merge(sketch)
+        return total
+
+    def head(self, level: int) -> int | None:
+        return None if self._heads[level] == -(2**62) else self._heads[level]
+
+    def set_head(self, level: int, head: int) -> None:
+        self._heads[level] = head
+
+    def put(self, level: int, bucket: int, sketch: LatencySketch) -> None:
+        """Install a restored bucket sketch (snapshot restore)."""
+        slot = bucket % self._capacities[level]
+        self._ids[level][slot] = bucket
+        self._sketches[level][slot] = sketch
