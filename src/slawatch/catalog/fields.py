@@ -112,7 +112,8 @@ class Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                 or not low < value < high:
-            self.error(key, f"must be {what} in ({low:g}, {high:g}), got {type_name(value)}", hint)
+            span = f"> {low:g}" if math.isinf(high) else f"in ({low:g}, {high:g})"
+            self.error(key, f"must be {what} {span}, got {type_name(value)}", hint)
             return None
         return float(value)
 

@@ -81,9 +81,7 @@ def read_condition(report: Report, obj: Obj) -> ConditionSpec | None:
     if report.error_count != before or long_s is None:
         return None
     if after:
-        short_s = after
-        cond.note("alertAfter", f"becomes the short window: burn over the last {format_duration(after)} "
-                  "must reach the threshold too (not a continuous hold)")
+        short_s = after  # the documented mapping (module docstring, docs/catalogue.md): no note
     else:
         short_s = max(1, round(long_s / 12))
         cond.note("alertAfter", f"absent or 0m: short window = lookbackWindow / 12 = {format_duration(short_s)} "
