@@ -60,3 +60,34 @@ def make_slo(
         budgeting=budgeting or Budgeting(),
         group_by=group_by,
     )
+
+
+def brute_counts(counted, level, start: float, end: float) -> tuple[int, int, int]:
+    """(good, bad, excluded) of raw (ts, which) events per ring semantics: the bucket starts in
+    [start, end) and is still retained (newer than head - capacity)."""
+    r = level.resolution_s
+    sums = [0, 0, 0]
+    if not counted:
+        return (0, 0, 0)
+    head = max(int(ts // r) for ts, _ in counted)
+    first, last = -int(-start // r), -int(-end // r) - 1
+    for ts, which in counted:
+        bucket = int(ts // r)
+        if first <= bucket <= last and bucket > head - level.capacity:
+            sums[which] += 1
+    return tuple(sums)
+
+
+def brute_buckets(counted, level, start: float, end: float) -> dict[int, list]:
+    """Raw (ts, which, extra...) events grouped by retained bucket serving [start, end)."""
+    r = level.resolution_s
+    if not counted:
+        return {}
+    head = max(int(event[0] // r) for event in counted)
+    first, last = -int(-start // r), -int(-end // r) - 1
+    buckets: dict[int, list] = {}
+    for event in counted:
+        bucket = int(event[0] // r)
+        if first <= bucket <= last and bucket > head - level.capacity:
+            buckets.setdefault(bucket, []).append(event)
+    return buckets

@@ -25,6 +25,7 @@ to the head, so its cost grows with its lateness in buckets, bounded by the capa
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from dataclasses import dataclass
 
@@ -170,12 +171,24 @@ class BucketRing:
         """(good, bad, excluded) over the rolling window [now - window_s, now)."""
         return self.interval(now - window_s, now)
 
-    def bucket_counts(self, start: float, end: float, level: int) -> list[tuple[int, int, int]]:
-        """Per-bucket (good, bad, excluded) for the buckets serving [start, end) at `level`."""
+    def bucket_columns(self, start: float, end: float, level: int) -> tuple[list[int], list[int]]:
+        """Per-bucket (goods, bads) of the retained buckets serving [start, end) at `level`, oldest
+        first, computed with array slices so 43,200 one-minute slices take milliseconds."""
         ring = self._rings[level]
-        first = first_bucket_from(start, ring.resolution)
-        last = first_bucket_from(end, ring.resolution) - 1
-        return [ring.counts(bucket) for bucket in range(first, last + 1)]
+        head, capacity = ring.head, ring.capacity
+        oldest = head - capacity + 1
+        first = max(first_bucket_from(start, ring.resolution), oldest)
+        last = min(first_bucket_from(end, ring.resolution) - 1, head)
+        if first > last:
+            return [], []
+        columns = []
+        for which in (GOOD, BAD):
+            cells = ring.cumulative[which]
+            below = cells[(first - 1) % capacity] if first > oldest else ring.base[which]
+            lo, hi = first % capacity, last % capacity
+            values = cells[lo : hi + 1].tolist() if lo <= hi else cells[lo:].tolist() + cells[: hi + 1].tolist()
+            columns.append(list(map(operator.sub, values, [below, *values[:-1]])))
+        return columns[0], columns[1]
 
     def head(self, level: int) -> int | None:
         head = self._rings[level].head

@@ -201,6 +201,13 @@ class SketchRing:
                 ids[slot] = bucket
             sketch.add(value_ms)
 
+    def level_for(self, span_s: float) -> int:
+        """Index of the finest level covering `span_s` (the rule of `ring.BucketRing.level_for`)."""
+        for index, level in enumerate(self.levels):
+            if level.covers(span_s):
+                return index
+        raise ValueError(f"no sketch level covers {span_s:g} s; the longest spans {self.levels[-1].span_s} s")
+
     def bucket_sketch(self, level: int, bucket: int) -> LatencySketch | None:
         """The sketch of one retained bucket, or None."""
         capacity = self._capacities[level]
