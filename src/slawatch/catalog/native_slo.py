@@ -77,7 +77,8 @@ def read_sli(f: Fields) -> tuple[Sli | None, Budgeting | None]:
         return None, None
     kinds = [k for k in sli.data if k in SLI_KINDS]
     if len(kinds) != 1:
-        f.error("sli", f"must name exactly one SLI kind, got {len(kinds)}", hint)
+        if kinds or not sli.data:  # an unknown key alone was reported already, with a suggestion
+            f.error("sli", f"must name exactly one SLI kind, got {len(kinds)}", hint)
         return None, None
     kind = kinds[0]
     body = sli.data[kind] if sli.data[kind] is not None else {}
