@@ -1,0 +1,44 @@
+"""Every topic, metric and label name slawatch uses, in one place (Sloth's conventions file).
+
+Other modules import names from here; nothing else spells a topic or metric name, so a rename is
+one edit and the README's tables can be checked against this file.
+"""
+
+from __future__ import annotations
+
+# Topics (their full specs, schemas and examples live in topics/*.yaml).
+TOPIC_EVENTS = "sla.events"
+TOPIC_DEADLETTER = "sla.deadletter"
+TOPIC_WARNINGS = "sla.warnings"
+TOPIC_BREACHES = "sla.breaches"
+TOPIC_STATUS = "sla.status"
+TOPIC_RECORDS = "sla.records"
+TOPIC_CATALOG = "sla.catalog"
+ALL_TOPICS = (
+    TOPIC_EVENTS,
+    TOPIC_DEADLETTER,
+    TOPIC_WARNINGS,
+    TOPIC_BREACHES,
+    TOPIC_STATUS,
+    TOPIC_RECORDS,
+    TOPIC_CATALOG,
+)
+
+# Faust application id: the consumer group and the prefix of table changelog topics.
+APP_ID = "slawatch"
+
+# Metric names (namespace_subsystem_name_unit).
+METRIC_EVENTS = "slawatch_events_total"
+METRIC_EVENTS_INVALID = "slawatch_events_invalid_total"
+METRIC_RECORDS = "slawatch_records_total"
+METRIC_EVENTS_REROUTED = "slawatch_events_rerouted_total"
+METRIC_EVENTS_DUPLICATE = "slawatch_events_duplicate_total"
+
+# Label values.
+UNKNOWN_SERVICE = "_unknown"  # every service not in the catalogue shares this one series
+OUTCOME_OK = "ok"
+OUTCOME_ERROR = "error"
+
+# Dead-letter record headers (the value is a JSON envelope; headers allow filtering without parsing).
+HEADER_REASON = "slawatch_reason"
+HEADER_SOURCE = "slawatch_source"
