@@ -199,7 +199,7 @@ class SloState:
 class GroupedSloState:
     """One SloState per group value (customer, region, ...), capped at the SLO's `max_groups`."""
 
-    __slots__ = ("slo", "max_groups", "groups", "overflowed", "offsets", "duplicates", "_make")
+    __slots__ = ("slo", "max_groups", "groups", "overflowed", "offsets", "duplicates", "_options")
 
     def __init__(
         self,
@@ -215,8 +215,10 @@ class GroupedSloState:
         self.overflowed = 0
         self.offsets: dict[int, int] = {}
         self.duplicates = 0
-        plan = plan_for(slo)  # computed once, shared by every group
-        self._make = lambda: SloState(slo, is_excluded, max_future_s, plan)
+        self._options = (is_excluded, max_future_s, plan_for(slo))  # the plan is shared by every group
+
+    def make_state(self) -> SloState:
+        return SloState(self.slo, *self._options)
 
     def apply(
         self,
@@ -243,10 +245,10 @@ class GroupedSloState:
         if state is not None:
             return state
         if len(self.groups) < self.max_groups or key == OVERFLOW_GROUP:
-            state = self.groups[key] = self._make()
+            state = self.groups[key] = self.make_state()
             return state
         self.overflowed += 1
         state = self.groups.get(OVERFLOW_GROUP)
         if state is None:
-            state = self.groups[OVERFLOW_GROUP] = self._make()
+            state = self.groups[OVERFLOW_GROUP] = self.make_state()
         return state
