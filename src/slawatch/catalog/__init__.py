@@ -64,6 +64,8 @@ def inspect_paths(paths: Sequence[str | Path]) -> LoadResult:
     for path, name in files:
         loaded = load_file(path, name)
         report.problems.extend(loaded.problems)
+        if not loaded.documents and not loaded.problems:
+            report.note(name, 0, "(file)", "holds no YAML documents")
         for doc in loaded.documents:
             version = doc.data.get("apiVersion") if isinstance(doc.data, dict) else None
             if isinstance(doc.data, list) or str(version).startswith("openslo/"):

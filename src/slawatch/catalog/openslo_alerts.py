@@ -78,6 +78,8 @@ def read_condition(report: Report, obj: Obj) -> ConditionSpec | None:
     threshold = cond.number("threshold", 0, float("inf"), "a burn rate, e.g. 14.4", required=True)
     long_s = _shorthand(cond, "lookbackWindow", required=True)
     after = _shorthand(cond, "alertAfter", required=False) if cond.has("alertAfter") else None
+    if long_s == 0:
+        cond.error("lookbackWindow", "must be longer than 0m", "e.g. 1h")
     if report.error_count != before or long_s is None:
         return None
     if after:
