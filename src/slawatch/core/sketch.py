@@ -186,6 +186,12 @@ class SketchRing:
         self._sketches: list[list[LatencySketch | None]] = [[None] * level.capacity for level in levels]
 
     def add(self, ts: float, value_ms: float) -> None:
+        if value_ms > MIN_INDEXABLE_MS:
+            bin_ = bin_index(value_ms)  # once, not once per level: the log is the costly part
+        elif value_ms >= 0.0:
+            bin_ = None
+        else:
+            raise ValueError(f"a latency is a non-negative number of ms, got {value_ms}")
         for index, resolution in enumerate(self._resolutions):
             bucket = int(ts // resolution)
             head, capacity = self._heads[index], self._capacities[index]
@@ -199,7 +205,12 @@ class SketchRing:
             if ids[slot] != bucket or sketch is None:
                 sketch = self._sketches[index][slot] = LatencySketch()
                 ids[slot] = bucket
-            sketch.add(value_ms)
+            if bin_ is None:
+                sketch.zero_count += 1
+            else:
+                bins = sketch.bins
+                bins[bin_] = bins.get(bin_, 0) + 1
+            sketch.count += 1
 
     def level_for(self, span_s: float) -> int:
         """Index of the finest level covering `span_s` (the rule of `ring.BucketRing.level_for`)."""
