@@ -58,6 +58,7 @@ def wait_until_ready(address: str, timeout_s: float = 15.0, security_kwargs: dic
             admin = KafkaAdminClient(
                 bootstrap_servers=address.split(","),
                 request_timeout_ms=3000,
+                bootstrap_timeout_ms=max(500, int((deadline - time.monotonic()) * 1000)),
                 **(security_kwargs or {}),
             )
             try:

@@ -3,9 +3,15 @@
 `now` is always a parameter (core never reads a clock). No data is None, never 0 and never NaN: a
 silent service has no SLI, and an alert rule must decide what that means, not a division by zero.
 
-Windows follow `ring`'s semantics: [now - W, now) (rolling) or [period start, now) (calendar, via
-`calendar.period_bounds`), served by the finest ring level that covers the span, with both ends
-rounded up to that level's bucket boundaries.
+Rolling windows follow `ring`'s semantics: [now - W, now), served by the finest level that covers
+W, with both ends rounded up to that level's bucket boundaries.
+
+Calendar windows are exact: the period containing `now` (`calendar.period_bounds`) counts every
+accepted event stamped in [period start, period end), whatever the zone's offset (+05:30, +05:45,
+Lord Howe's +10:30/+11:00): the totals the Finalizer kept for the period plus the fine level's
+buckets still open inside it (an event stamped after `now` is possible only within max_future_s).
+A period is reported while it ends after the oldest instant the coarsest ring level retains; a
+timeslice belongs to the period its start falls in.
 
 Budgeting methods (OpenSLO):
 - Occurrences: SLI = good / total events. Good and total are summed separately, never averaged
@@ -13,21 +19,23 @@ Budgeting methods (OpenSLO):
 - Timeslices: SLI = good slices / slices with data. A slice is one bucket of the level whose
   resolution is the slice length; it is good when good / total >= timeslice_target (the objective if
   none is given). For a latency-percentile SLI a slice is good when its pNN <= threshold, decided
-  EXACTLY from counts: with the sketch's rank rule (sample floor(q (n - 1)) of n sorted), pNN <= T
-  iff at least floor(q (n - 1)) + 1 of the n latencies are <= T, i.e. good >= floor(q (n-1)) + 1.
+  EXACTLY from counts (`slo_state.SliceJudge`).
 - RatioTimeslices: SLI = mean of the per-slice ratios good / total over slices with data.
+- Which slices a rolling window holds: if the slice level covers W, the slices starting in
+  [now - W, now) rounded up to slice boundaries; otherwise the slices whose ROLLUP bucket (hourly)
+  starts in [now - W, now) rounded up to rollup boundaries - closed ones from the rollup, open ones
+  judged from the slice level's counts - and retained by the rollup.
 Burn rate over a window = (1 - SLI) / (1 - objective), with the SLI by the SLO's method.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from slawatch.core.calendar import period_bounds
-from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow, SliKind
+from slawatch.core.calendar import period_bounds, periods
+from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.slo_state import SloState, slice_seconds
+from slawatch.core.slo_state import P_BAD, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES, SloState, slice_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,30 +103,40 @@ def window_stats(state: SloState, window_s: float, now: float) -> WindowStats:
 
 
 def slice_stats(state: SloState, start: float, end: float) -> SliceStats:
-    """Timeslices over [start, end) at the SLO's slice level."""
-    slo = state.slo
-    slice_s = slice_seconds(slo)
-    level = next(i for i, lv in enumerate(state.levels) if lv.resolution_s == slice_s)
-    goods, bads = state.ring.bucket_columns(start, end, level)
-    good_slices = slices = 0
-    ratio_sum = 0.0
-    if slo.sli.kind is SliKind.LATENCY_PERCENTILE:
-        q = slo.sli.percentile / 100.0
-        for good, bad in zip(goods, bads):
-            total = good + bad
-            if total:
-                slices += 1
-                good_slices += good >= math.floor(q * (total - 1)) + 1
-                ratio_sum += good / total
-    else:
-        target = slo.budgeting.timeslice_target if slo.budgeting.timeslice_target is not None else slo.objective
-        for good, bad in zip(goods, bads):
-            total = good + bad
-            if total:
-                slices += 1
-                ratio_sum += good / total
-                good_slices += good / total >= target
-    return SliceStats(good_slices, slices, ratio_sum)
+    """Timeslices over [start, end): at the slice level if it covers the span, else per rollup bucket."""
+    fine, finalizer = state.plan.fine, state.finalizer
+    judge = finalizer.judge
+    if state.levels[fine].covers(end - start):
+        return SliceStats(*judge.columns(*state.ring.bucket_columns(start, end, fine)))
+    rollup = finalizer.rollup
+    resolution = rollup.resolution
+    first = max(first_bucket_from(start, resolution), rollup.head - rollup.capacity + 1)
+    last = min(first_bucket_from(end, resolution) - 1, rollup.head)
+    if first > last:
+        return SliceStats(0, 0, 0.0)
+    closed = rollup.sums(first, last)
+    still_open = judge.columns(*state.ring.bucket_columns(first * resolution, (last + 1) * resolution, fine))
+    return SliceStats(closed[0] + still_open[0], closed[1] + still_open[1], closed[2] + still_open[2])
+
+
+def calendar_good_total(state: SloState, window: CalendarWindow, now: float) -> tuple[float, int]:
+    """(good, total) in budgeting units over the whole period containing `now`, exact at its edges."""
+    finalizer = state.finalizer
+    if finalizer is None or window not in finalizer.totals:
+        raise ValueError(f"SLO {state.slo.name!r} does not keep calendar window {window.name!r}")
+    index, start, end = periods(window).index_of(now)
+    if end <= state.ring.oldest_instant():
+        return 0, 0
+    kept = finalizer.totals[window].get(index) or (0, 0, 0, 0, 0, 0.0)
+    fine = state.plan.fine
+    if finalizer.slices:
+        good_slices, slices, ratio_sum = finalizer.judge.columns(*state.ring.bucket_columns(start, end, fine))
+        slices += kept[P_SLICES]
+        if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
+            return kept[P_RATIOS] + ratio_sum, slices
+        return kept[P_GOOD_SLICES] + good_slices, slices
+    good, bad, _ = state.ring.interval(start, end, fine)
+    return kept[P_GOOD] + good, kept[P_GOOD] + kept[P_BAD] + good + bad
 
 
 def _good_and_total(state: SloState, start: float, end: float) -> tuple[float, int]:
@@ -174,7 +192,10 @@ def compliance_interval(window: ComplianceWindow, now: float) -> tuple[float, fl
 
 def attainment(state: SloState, window: ComplianceWindow, now: float) -> Attainment:
     start, end, observed = compliance_interval(window, now)
-    good, total = _good_and_total(state, start, observed)
+    if isinstance(window, CalendarWindow):
+        good, total = calendar_good_total(state, window, now)
+    else:
+        good, total = _good_and_total(state, start, observed)
     value = good / total if total else None
     met = None if value is None else value >= state.slo.objective
     return Attainment(window, start, end, good, total, value, met)
@@ -215,10 +236,11 @@ def budget(state: SloState, window: ComplianceWindow, now: float, burn_window_s:
 def best_possible(state: SloState, window: CalendarWindow, now: float) -> float | None:
     """The highest SLI the current calendar period can still end with, if all that is left is good.
 
-    Occurrences: at the observed volume (events per second so far x seconds left). Timeslices: every
+    Occurrences: at the observed volume (events per second so far x seconds left; the period's events
+    are all it holds, see the module docstring). Timeslices: every
     slice left has data and is good. None before the period has any data."""
     start, end = period_bounds(window, now)
-    good, total = _good_and_total(state, start, now)
+    good, total = calendar_good_total(state, window, now)
     if not total:
         return None
     slice_s = slice_seconds(state.slo)

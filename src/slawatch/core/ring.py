@@ -20,6 +20,12 @@ retained buckets before it, plus a base for what was evicted), so any run of buc
 subtraction. An in-order event increments one cell per level; advancing the head copies the head's
 value forward (once per new bucket, not per event); a late event increments the cells from its bucket
 to the head, so its cost grows with its lateness in buckets, bounded by the capacity.
+
+Sinks: a level may hand what leaves it to a `sink` (see `slo_state.Finalizer`): on every head
+advance the sink sees the buckets about to be evicted (still readable with `column`), and an event
+too late for that level goes to the sink instead of being dropped. This runs once per new bucket
+(or per too-late event), never per in-order event, so the hot path does not pay for it.
+`SliceRollup` is the coarse store such a sink fills for timeslice SLOs.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class Level:
 class _LevelRing:
     """One level's cumulative counters over a circular buffer (slot = bucket % capacity)."""
 
-    __slots__ = ("level", "resolution", "capacity", "head", "cumulative", "base")
+    __slots__ = ("level", "resolution", "capacity", "head", "cumulative", "base", "sink")
 
     def __init__(self, level: Level) -> None:
         self.level = level
@@ -69,10 +75,13 @@ class _LevelRing:
         self.head = EMPTY_HEAD
         self.cumulative = tuple(array("q", bytes(8 * level.capacity)) for _ in range(3))
         self.base = [0, 0, 0]  # cumulative value of the newest evicted bucket, per counter
+        self.sink = None  # receives evicted buckets and too-late events (see the module docstring)
 
     def advance(self, bucket: int) -> None:
         """Make `bucket` (> head) the head: new buckets start empty, the oldest ones are evicted."""
         head, capacity = self.head, self.capacity
+        if self.sink is not None:
+            self.sink.advancing(self, bucket)  # before the evicted buckets are overwritten
         steps = bucket - head
         start, end = (head + 1) % capacity, bucket % capacity
         for which, cells in enumerate(self.cumulative):
@@ -143,6 +152,8 @@ class BucketRing:
                 ring.advance(bucket)
             elif bucket < head:
                 if bucket <= head - ring.capacity:
+                    if ring.sink is not None:
+                        ring.sink.late(bucket, which, count)
                     continue
                 ring.add_late(bucket, which, count)
                 kept = True
@@ -151,10 +162,19 @@ class BucketRing:
             kept = True
         return kept
 
-    def would_keep(self, ts: float) -> bool:
-        """Whether an event at ts would be retained by at least the coarsest level."""
-        ring = self._rings[-1]
+    def would_keep(self, ts: float, level: int = -1) -> bool:
+        """Whether an event at ts would be retained by `level` (by default the coarsest)."""
+        ring = self._rings[level]
         return int(ts // ring.resolution) > ring.head - ring.capacity
+
+    def attach(self, level: int, sink) -> None:
+        """Hand what leaves `level` (evicted buckets, too-late events) to `sink`."""
+        self._rings[level].sink = sink
+
+    def oldest_instant(self) -> float:
+        """Start of the oldest bucket the coarsest level retains (-inf while it is empty)."""
+        ring = self._rings[-1]
+        return -math.inf if ring.head == EMPTY_HEAD else float((ring.head - ring.capacity + 1) * ring.resolution)
 
     def level_for(self, span_s: float) -> int:
         """Index of the finest level covering a span of `span_s` seconds; ValueError if none does."""
@@ -215,6 +235,78 @@ class BucketRing:
         for which, column in enumerate(columns):
             running = array("q", accumulate(column))
             ring.cumulative[which][:] = running[split:] + running[:split]
+
+
+class SliceRollup:
+    """Closed timeslices summed per coarse bucket: good slices, slices with data, sum of slice ratios.
+
+    A bucket of resolution R (a multiple of the slice length) holds the verdicts of the slices that
+    START in it and have left the fine level. Same retention rule as a ring level: buckets
+    head - capacity < j <= head, where the owner keeps `head` at the bucket of the fine level's head.
+    Plain (not cumulative) columns, zeroed as the head advances, so a window is a C-speed `sum` of
+    array slices and the float ratio sums never suffer cumulative cancellation.
+    """
+
+    __slots__ = ("level", "resolution", "capacity", "head", "good", "slices", "ratios")
+
+    def __init__(self, level: Level) -> None:
+        self.level = level
+        self.resolution, self.capacity = level.resolution_s, level.capacity
+        self.head = EMPTY_HEAD
+        self.good = array("q", bytes(8 * level.capacity))
+        self.slices = array("q", bytes(8 * level.capacity))
+        self.ratios = array("d", bytes(8 * level.capacity))
+
+    def advance(self, bucket: int) -> None:
+        """Make `bucket` (> head) the head; the buckets after the old head start empty."""
+        head, capacity = self.head, self.capacity
+        if head != EMPTY_HEAD and bucket - head < capacity:
+            slots = [k % capacity for k in range(head + 1, bucket + 1)]
+        else:
+            slots = range(capacity)
+        for slot in slots:
+            self.good[slot] = self.slices[slot] = 0
+            self.ratios[slot] = 0.0
+        self.head = bucket
+
+    def add(self, bucket: int, good: int, ratio: float) -> None:
+        """Count one closed slice with data (good: 1 or 0) in `bucket`, if retained."""
+        if self.head - self.capacity < bucket <= self.head:
+            slot = bucket % self.capacity
+            self.good[slot] += good
+            self.slices[slot] += 1
+            self.ratios[slot] += ratio
+
+    def sums(self, first: int, last: int) -> tuple[int, int, float]:
+        """(good slices, slices, ratio sum) over retained buckets first..last (inclusive)."""
+        head, capacity = self.head, self.capacity
+        first, last = max(first, head - capacity + 1), min(last, head)
+        if first > last:
+            return 0, 0, 0.0
+        lo, hi = first % capacity, last % capacity
+        spans = [(lo, hi + 1)] if lo <= hi else [(lo, capacity), (0, hi + 1)]
+        return (
+            sum(sum(self.good[a:b]) for a, b in spans),
+            sum(sum(self.slices[a:b]) for a, b in spans),
+            math.fsum(math.fsum(self.ratios[a:b]) for a, b in spans),
+        )
+
+    # Snapshot support: the columns of the retained buckets, oldest first.
+    def export(self) -> tuple[int, list[int], list[int], list[float]]:
+        if self.head == EMPTY_HEAD:
+            return EMPTY_HEAD, [], [], []
+        order = [k % self.capacity for k in range(self.head - self.capacity + 1, self.head + 1)]
+        return self.head, [self.good[i] for i in order], [self.slices[i] for i in order], [self.ratios[i] for i in order]
+
+    def restore(self, head: int, good: list[int], slices: list[int], ratios: list[float]) -> None:
+        self.head = head
+        if head == EMPTY_HEAD:
+            return
+        if not len(good) == len(slices) == len(ratios) == self.capacity:
+            raise ValueError(f"slice rollup {self.level} expects {self.capacity} buckets per column")
+        for offset, k in enumerate(range(head - self.capacity + 1, head + 1)):
+            slot = k % self.capacity
+            self.good[slot], self.slices[slot], self.ratios[slot] = good[offset], slices[offset], ratios[offset]
 
 
 RESOLUTIONS_S = (10, 60, 3600)

@@ -9,6 +9,10 @@ estimate within a relative error `a` of a true sample value (Masson, Rim, Lee: "
 - Bin i holds values in (gamma^(i-1), gamma^i]; its representative 2 gamma^i / (gamma + 1) is within
   `a` of anything in the bin. Values <= `MIN_INDEXABLE_MS` (0 ms included) go to a zero bin
   whose representative is 0.
+- `math.inf` has a bin of its own, `INFINITE_INDEX`, above every finite one (whose indices are
+  capped at `MAX_FINITE_INDEX`, gamma^32766 ~ 1e284 ms): it is how a latency-percentile SLO whose
+  errors are BAD records a failed call, slower than any threshold (see `slo_state`). A quantile that
+  lands there answers `math.inf`. NaN and negative values are refused with ValueError.
 - `quantile(q)` answers for the sample at rank floor(q (n - 1)) (0-based) of the sorted values, the
   "lower" quantile: the true value there is v, the answer lies in [v (1 - a), v (1 + a)].
 - Sparse: a dict of bin index -> count, so a bucket holding three distinct latencies holds three
@@ -27,7 +31,9 @@ GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(GAMMA)
 _INV_LOG_GAMMA = 1.0 / _LOG_GAMMA
 MIN_INDEXABLE_MS = 1e-6  # one nanosecond; below it a latency is indistinguishable from zero
-_MAX_INDEX = 32767  # bin indices fit int16: gamma^32767 is far beyond any latency in ms
+MAX_FINITE_INDEX = 32766  # bin indices fit int16: gamma^32766 is far beyond any latency in ms
+INFINITE_INDEX = 32767  # the bin of math.inf (a failed call under errors=BAD)
+_INF = math.inf
 
 SKETCH_FORMAT = 1
 _HEADER = struct.Struct("<BBQI")  # format, count typecode, zero count, number of bins
@@ -35,13 +41,17 @@ _COUNT_CODES = ((0xFF, "B"), (0xFFFF, "H"), (0xFFFFFFFF, "I"))
 
 
 def bin_index(value_ms: float) -> int:
-    """The bin of a positive latency (callers send <= MIN_INDEXABLE_MS to the zero bin)."""
+    """The bin of a positive latency or inf (callers send <= MIN_INDEXABLE_MS to the zero bin)."""
+    if value_ms == _INF:
+        return INFINITE_INDEX
     index = math.ceil(math.log(value_ms) * _INV_LOG_GAMMA)
-    return _MAX_INDEX if index > _MAX_INDEX else index
+    return MAX_FINITE_INDEX if index > MAX_FINITE_INDEX else index
 
 
 def bin_value(index: int) -> float:
     """The representative of bin `index`: within RELATIVE_ACCURACY of every value in the bin."""
+    if index >= INFINITE_INDEX:
+        return _INF
     return 2.0 * math.exp(index * _LOG_GAMMA) / (GAMMA + 1.0)
 
 
@@ -79,9 +89,7 @@ class LatencySketch:
 
     def add(self, value_ms: float, count: int = 1) -> None:
         if value_ms > MIN_INDEXABLE_MS:
-            index = math.ceil(math.log(value_ms) * _INV_LOG_GAMMA)
-            if index > _MAX_INDEX:
-                index = _MAX_INDEX
+            index = bin_index(value_ms)
             bins = self.bins
             bins[index] = bins.get(index, 0) + count
         elif value_ms >= 0.0:

@@ -10,10 +10,24 @@ bad input timing. Instead it returns an `Outcome`, and the caller dead-letters t
 - TOO_FAR_AHEAD: event time more than `max_future_s` ahead of max(watermark, now). Without this
   guard one event stamped in 2099 would advance the ring and evict every real bucket. `now` is the
   caller's wall clock: passing it keeps a service that was silent for hours from being locked out.
-- TOO_OLD: its bucket has left even the coarsest level of the ring.
+- INVALID: a latency SLI got a latency that is not a finite number >= 0 (NaN, inf, negative).
+  The ingest edge refuses these already; the core refuses them too so that it is total.
+- TOO_OLD: its bucket has left even the coarsest level of the ring; for a timeslice SLO (and every
+  latency-percentile SLO) once its slice has left the slice level, i.e. after SLICE_LATENESS_S at
+  least: past that only the slice's verdict is kept (rolled up), so it can no longer change.
 - Otherwise GOOD, BAD, EXCLUDED (inside a maintenance window: counted apart, not in good/total) or
   NOT_COUNTED (the SLI does not judge it, e.g. a failed call when errors are ignored). An accepted
   event older than the watermark (highest accepted event time) is counted in `late` as well.
+
+Latency percentiles under errors=BAD: a failed call is recorded in the sketch as an infinitely slow
+one (`sketch.INFINITE_INDEX`), so a percentile report ranks over exactly the events the SLI judged,
+with failures above every latency. A p99 that lands on a failure reads `inf`: the report then says
+what the slice verdict says (bad), instead of quoting the latency of the calls that happened to work.
+
+What leaves the fine level is kept by a `Finalizer` (a ring sink): per calendar period totals
+(events, or closed slices' verdicts) so a calendar period is exact at its edges whatever the zone's
+offset, and for timeslice SLOs a `SliceRollup` of verdicts per hour, so a month of 1-minute slices
+is ~750 coarse buckets instead of 43,200 minute buckets. See docs/engine.md.
 
 `GroupedSloState` keeps one SloState per group value, at most `max_groups` of them; events of
 further groups go to one OVERFLOW_GROUP state and are counted, so cardinality is never unbounded.
@@ -23,15 +37,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 
+from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, Slo, SliKind
-from slawatch.core.ring import BAD, EXCLUDED, GOOD, BucketRing, Level, plan_levels
+from slawatch.core.ring import BAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
 from slawatch.core.sketch import SketchRing
 
 DEFAULT_MAX_FUTURE_S = 300.0
 DEFAULT_PERCENTILE_SLICE_S = 60  # a latency-percentile SLO judges slices; this one if none is given
 CALENDAR_GRACE_S = 86400  # a closed calendar period stays in the ring a day, for late events and its record
+SLICE_LATENESS_S = 6 * 3600  # a slice stays open to late events at least this long, then only its verdict counts
+ROLLUP_RESOLUTION_S = 3600  # closed slices are summed per hour (rounded up to a multiple of the slice length)
+CALENDAR_EDGE_RESOLUTION_S = 60  # calendar edges (local midnights) fall on whole minutes in every zone since 1972
 OVERFLOW_GROUP = "__overflow__"
 MISSING_GROUP = "__missing__"
 
@@ -53,16 +72,17 @@ class Outcome(IntEnum):
     DUPLICATE = 4
     TOO_OLD = 5
     TOO_FAR_AHEAD = 6
+    INVALID = 7
 
     @property
     def refused(self) -> bool:
-        return self in (Outcome.TOO_OLD, Outcome.TOO_FAR_AHEAD)
+        return self in (Outcome.TOO_OLD, Outcome.TOO_FAR_AHEAD, Outcome.INVALID)
 
 
 _OUT_GOOD, _OUT_BAD, _OUT_EXCLUDED = Outcome.GOOD, Outcome.BAD, Outcome.EXCLUDED
 _OUT_NOT_COUNTED, _OUT_DUPLICATE = Outcome.NOT_COUNTED, Outcome.DUPLICATE
-_OUT_TOO_OLD, _OUT_TOO_FAR_AHEAD = Outcome.TOO_OLD, Outcome.TOO_FAR_AHEAD
-_NEG_INF = -math.inf
+_OUT_TOO_OLD, _OUT_TOO_FAR_AHEAD, _OUT_INVALID = Outcome.TOO_OLD, Outcome.TOO_FAR_AHEAD, Outcome.INVALID
+_NEG_INF, _INF = -math.inf, math.inf
 _AVAILABILITY, _LATENCY = 0, 1
 _ERRORS_COUNT, _ERRORS_IGNORE, _ERRORS_BAD = 0, 1, 2
 _ERRORS = {ErrorHandling.COUNT: _ERRORS_COUNT, ErrorHandling.IGNORE: _ERRORS_IGNORE, ErrorHandling.BAD: _ERRORS_BAD}
@@ -84,28 +104,173 @@ def slice_seconds(slo: Slo) -> int | None:
     return None
 
 
-def plan_for(slo: Slo) -> tuple[tuple[Level, ...], tuple[Level, ...] | None]:
-    """(count levels, sketch levels or None): every alert and compliance window of the SLO served.
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The storage layout of one SLO: count levels, sketch levels, and where closed data goes.
 
-    Sketch levels leave out the pinned timeslice level: a sketch per 1-minute slice for 30 days
-    would be 43,200 sketches, while percentiles over long windows merge hourly ones just as well."""
+    `fine` is the index (in `levels`) of the level whose evicted buckets the Finalizer keeps: the
+    slice level of a timeslice SLO, else the finest level when the SLO has calendar windows, else
+    None. `rollup` is the coarse level of closed slice verdicts (timeslice SLOs only)."""
+
+    levels: tuple[Level, ...]
+    sketch_levels: tuple[Level, ...] | None
+    fine: int | None
+    rollup: Level | None
+
+
+def plan_for(slo: Slo) -> Plan:
+    """Every alert and compliance window of the SLO served, with as few buckets as exactness allows.
+
+    Timeslice SLOs keep counts at the slice length only for the last SLICE_LATENESS_S (or longer if
+    an alert window needs it); older slices live on as verdicts per ROLLUP_RESOLUTION_S bucket.
+    Sketch levels leave out the slice level: percentiles over long windows merge hourly sketches."""
     spans = [compliance_span_s(w) for w in slo.windows]
     for rule in slo.alerting.burn_rate_rules:
         spans += [rule.long_window_s, rule.short_window_s]
     slice_s = slice_seconds(slo)
-    pinned = {slice_s: max(spans)} if slice_s else None
-    levels = plan_levels(spans, pinned)
+    has_calendar = any(isinstance(w, CalendarWindow) for w in slo.windows)
+    pinned: dict[int, float] = {}
+    if slice_s:
+        pinned[slice_s] = SLICE_LATENESS_S
+    elif has_calendar and CALENDAR_EDGE_RESOLUTION_S % plan_levels(spans)[0].resolution_s:
+        pinned[CALENDAR_EDGE_RESOLUTION_S] = 3600  # a fine level whose buckets never straddle an edge
+    levels = plan_levels(spans, pinned or None)
     sketch_levels = plan_levels(spans) if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
-    return levels, sketch_levels
+    fine = rollup = None
+    if slice_s:
+        fine = next(i for i, lv in enumerate(levels) if lv.resolution_s == slice_s)
+        resolution = slice_s * max(1, math.ceil(ROLLUP_RESOLUTION_S / slice_s))
+        rollup = Level(resolution, math.ceil(max(spans) / resolution) + SLACK_BUCKETS)
+    elif has_calendar:
+        fine = 0
+    return Plan(levels, sketch_levels, fine, rollup)
+
+
+class SliceJudge:
+    """Turns one slice's (good, total) counts into its verdict, by the SLO's method and SLI.
+
+    Timeslices: good when good / total >= timeslice target (the objective if none is given).
+    Latency percentile: good when pNN <= threshold, decided exactly from counts: with the sketch's
+    rank rule (sample floor(q (n - 1)) of n sorted), pNN <= T iff good >= floor(q (n - 1)) + 1."""
+
+    __slots__ = ("q", "target")
+
+    def __init__(self, slo: Slo) -> None:
+        self.q = slo.sli.percentile / 100.0 if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
+        target = slo.budgeting.timeslice_target
+        self.target = target if target is not None else slo.objective
+
+    def good(self, good: int, total: int) -> int:
+        if self.q is not None:
+            return int(good >= math.floor(self.q * (total - 1)) + 1)
+        return int(good / total >= self.target)
+
+    def columns(self, goods: list[int], bads: list[int]) -> tuple[int, int, float]:
+        """(good slices, slices with data, ratio sum) over per-slice count columns."""
+        good_slices = slices = 0
+        ratio_sum = 0.0
+        judge = self.good
+        for good, bad in zip(goods, bads):
+            total = good + bad
+            if total:
+                slices += 1
+                good_slices += judge(good, total)
+                ratio_sum += good / total
+        return good_slices, slices, ratio_sum
+
+
+# Per calendar period totals: events (good, bad, excluded) and closed slices (good, count, ratio sum).
+P_GOOD, P_BAD, P_EXCLUDED, P_GOOD_SLICES, P_SLICES, P_RATIOS = range(6)
+
+
+class Finalizer:
+    """The sink of the fine level: keeps what leaves it, so nothing counted is ever lost too early.
+
+    - Calendar periods: each bucket leaving the fine level (and each event too late for it) is added
+      to the totals of the period containing the bucket's start, per calendar window. The fine level
+      is 10 s, 1 min or the slice length, and calendar edges fall on whole minutes, so a bucket never
+      straddles an edge (a slice that does belongs to the period it starts in). A period's totals are
+      kept while the period ends after the oldest instant the coarsest level retains.
+    - Timeslices: each closed slice with data is judged once and added to `rollup`.
+    """
+
+    __slots__ = ("ring", "resolution", "calendars", "totals", "rollup", "judge", "slices")
+
+    def __init__(self, ring: BucketRing, fine: int, slo: Slo, rollup: Level | None) -> None:
+        self.ring = ring
+        self.resolution = ring.levels[fine].resolution_s
+        windows = dict.fromkeys(w for w in slo.windows if isinstance(w, CalendarWindow))
+        self.calendars = tuple(periods(w) for w in windows)
+        self.totals: dict[CalendarWindow, dict[int, list]] = {w: {} for w in windows}
+        self.rollup = SliceRollup(rollup) if rollup is not None else None
+        self.slices = slice_seconds(slo) is not None
+        self.judge = SliceJudge(slo) if self.slices else None
+        ring.attach(fine, self)
+
+    def period_totals(self, calendar, t: float) -> list:
+        index = calendar.index_of(t)[0]
+        by_index = self.totals[calendar.window]
+        totals = by_index.get(index)
+        if totals is None:
+            totals = by_index[index] = [0, 0, 0, 0, 0, 0.0]
+            self.prune()
+        return totals
+
+    def prune(self) -> None:
+        """Forget periods that ended before the oldest instant the ring retains."""
+        oldest = self.ring.oldest_instant()
+        for calendar in self.calendars:
+            by_index = self.totals[calendar.window]
+            for index in [i for i in by_index if calendar.bounds_of_index(i)[1] <= oldest]:
+                del by_index[index]
+
+    def advancing(self, level, head: int) -> None:
+        """The fine level is about to make `head` its head: keep the buckets it will evict."""
+        rollup, r = self.rollup, self.resolution
+        if rollup is not None:
+            top = head * r // rollup.resolution
+            if top > rollup.head:
+                rollup.advance(top)
+        if level.head == -(2**62):
+            return
+        first, last = level.head - level.capacity + 1, min(level.head, head - level.capacity)
+        if first > last:
+            return
+        goods, bads = level.column(GOOD, first, last), level.column(BAD, first, last)
+        if self.slices:
+            judge = self.judge.good
+            for bucket, good, bad in zip(range(first, last + 1), goods, bads):
+                total = good + bad
+                if total:
+                    verdict, ratio = judge(good, total), good / total
+                    rollup.add(bucket * r // rollup.resolution, verdict, ratio)
+                    for calendar in self.calendars:
+                        totals = self.period_totals(calendar, bucket * r)
+                        totals[P_GOOD_SLICES] += verdict
+                        totals[P_SLICES] += 1
+                        totals[P_RATIOS] += ratio
+            return
+        excluded = level.column(EXCLUDED, first, last)
+        for bucket, counts in zip(range(first, last + 1), zip(goods, bads, excluded)):
+            if any(counts):
+                for calendar in self.calendars:
+                    totals = self.period_totals(calendar, bucket * r)
+                    for which, count in enumerate(counts):
+                        totals[which] += count
+
+    def late(self, bucket: int, which: int, count: int) -> None:
+        """An event too late for the fine level (still kept by a coarser one): straight to its period."""
+        for calendar in self.calendars:
+            self.period_totals(calendar, bucket * self.resolution)[which] += count
 
 
 class SloState:
     """Counts of one SLO (one group) in event time, plus the bookkeeping for exactly-once replay."""
 
     __slots__ = (
-        "slo", "levels", "ring", "sketches", "is_excluded", "max_future_s", "watermark", "offsets",
-        "late", "too_old", "too_far_ahead", "duplicates", "not_counted",
-        "_kind", "_threshold", "_errors",
+        "slo", "plan", "levels", "ring", "sketches", "finalizer", "is_excluded", "max_future_s",
+        "watermark", "offsets", "late", "too_old", "too_far_ahead", "duplicates", "not_counted", "invalid",
+        "_kind", "_threshold", "_errors", "_keep_level",
     )  # fmt: skip
 
     def __init__(
@@ -113,17 +278,20 @@ class SloState:
         slo: Slo,
         is_excluded: Callable[[float], bool] | None = None,
         max_future_s: float = DEFAULT_MAX_FUTURE_S,
-        plan: tuple[tuple[Level, ...], tuple[Level, ...] | None] | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.slo = slo
-        self.levels, sketch_levels = plan or plan_for(slo)
+        self.plan = plan = plan or plan_for(slo)
+        self.levels = plan.levels
         self.ring = BucketRing(self.levels)
-        self.sketches = SketchRing(sketch_levels) if sketch_levels else None
+        self.sketches = SketchRing(plan.sketch_levels) if plan.sketch_levels else None
+        self.finalizer = Finalizer(self.ring, plan.fine, slo, plan.rollup) if plan.fine is not None else None
+        self._keep_level = plan.fine if plan.rollup is not None else -1  # slices: TOO_OLD once closed
         self.is_excluded = is_excluded
         self.max_future_s = max_future_s
         self.watermark = _NEG_INF
         self.offsets: dict[int, int] = {}
-        self.late = self.too_old = self.too_far_ahead = self.duplicates = self.not_counted = 0
+        self.late = self.too_old = self.too_far_ahead = self.duplicates = self.not_counted = self.invalid = 0
         self._kind = _AVAILABILITY if slo.sli.kind is SliKind.AVAILABILITY else _LATENCY
         threshold = slo.sli.threshold_ms
         if self._kind == _LATENCY and threshold is None:
@@ -152,12 +320,15 @@ class SloState:
 
     def accept(self, ts: float, ok: bool, latency_ms: float | None, now: float | None) -> Outcome:
         """`apply` without the offset check (the grouped container checks offsets once for all groups)."""
+        if self._kind == _LATENCY and latency_ms is not None and not 0.0 <= latency_ms < _INF:
+            self.invalid += 1  # NaN, inf or negative: no ordering or bucket can hold it
+            return _OUT_INVALID
         watermark = self.watermark
         reference = now if now is not None and now > watermark else watermark
         if ts > reference + self.max_future_s and reference != _NEG_INF:
             self.too_far_ahead += 1
             return _OUT_TOO_FAR_AHEAD
-        if not self.ring.would_keep(ts):
+        if not self.ring.would_keep(ts, self._keep_level):
             self.too_old += 1
             return _OUT_TOO_OLD
         if ts < watermark:
@@ -172,7 +343,7 @@ class SloState:
                 self.not_counted += 1
                 return _OUT_NOT_COUNTED
             which = _OUT_BAD
-            latency_ms = None  # a failed call's latency says nothing about the percentile
+            latency_ms = _INF  # in a percentile, a failed call ranks above every latency (module docstring)
         elif latency_ms is None:
             self.not_counted += 1
             return _OUT_NOT_COUNTED
@@ -193,6 +364,7 @@ class SloState:
             "too_far_ahead": self.too_far_ahead,
             "duplicates": self.duplicates,
             "not_counted": self.not_counted,
+            "invalid": self.invalid,
         }
 
 

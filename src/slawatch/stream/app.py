@@ -77,21 +77,18 @@ def create_app(settings: Settings, known_services: frozenset[str], partitions: i
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        value_serializer="raw",
-        key_serializer="raw",
+        key_serializer="raw",  # Faust's default; tables use it for their changelog keys too
+        value_serializer="json",
     )
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry, known_services)
     worker = Worker(app, settings, metrics, registry, partitions)
 
-    events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, key_type=bytes, value_type=bytes)
-    deadletter_topic = app.topic(TOPIC_DEADLETTER, key_type=bytes, value_type=bytes)
+    events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, key_type=bytes, value_type=bytes, value_serializer="raw")
+    deadletter_topic = app.topic(TOPIC_DEADLETTER, key_type=bytes, value_type=bytes, value_serializer="raw")
     # Per-service ingest ledger: counts and, per source partition, the last offset applied, so a
     # redelivered record (at-least-once after a crash) is recognised and not counted twice.
-    ledger = app.Table(
-        "ingest_ledger", default=None, partitions=partitions,
-        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-    )
+    ledger = app.Table("ingest_ledger", default=None, partitions=partitions, key_type=str)
     worker.ledger = ledger
 
     @app.agent(events_topic, name="ingest")
@@ -131,7 +128,7 @@ def create_app(settings: Settings, known_services: frozenset[str], partitions: i
 
     @app.page("/debug/ledger")
     async def ledger_view(web, request):
-        return web.json({k.decode() if isinstance(k, bytes) else k: v for k, v in ledger.items()})
+        return web.json(dict(ledger.items()))
 
     return worker
 
@@ -153,7 +150,7 @@ def _apply(ledger, metrics: IngestMetrics, events, partition: int, offset: int) 
         counts[0 if event.ok else 1] += 1
     part = str(partition)
     for service, (ok, error) in by_service.items():
-        key = service.encode()
+        key = service
         entry = ledger.get(key) or {"ok": 0, "error": 0, "offsets": {}}
         if entry["offsets"].get(part, -1) >= offset:
             metrics.duplicates.inc(ok + error)
