@@ -91,3 +91,78 @@ def brute_buckets(counted, level, start: float, end: float) -> dict[int, list]:
         if first <= bucket <= last and bucket > head - level.capacity:
             buckets.setdefault(bucket, []).append(event)
     return buckets
+
+
+def brute_slice_verdicts(state, slices: dict[int, list]) -> tuple[int, int, float]:
+    """(good slices, slices with data, ratio sum) of raw (ts, which, latency) events grouped by slice,
+    judged by the definitions in evaluate's docstring. Percentile: the exact lower quantile against
+    the threshold, a bad event (slower than it, or failed under errors=BAD) ranked above it."""
+    import math
+
+    slo = state.slo
+    good_slices, count, ratio_sum = 0, 0, 0.0
+    for events in slices.values():
+        judged = [e for e in events if e[1] in (0, 1)]
+        if not judged:
+            continue
+        count += 1
+        ratio = sum(e[1] == 0 for e in judged) / len(judged)
+        ratio_sum += ratio
+        if slo.sli.percentile is not None:
+            latencies = sorted(math.inf if e[1] == 1 else e[2] for e in judged)
+            q = slo.sli.percentile / 100.0
+            good_slices += latencies[math.floor(q * (len(latencies) - 1))] <= slo.sli.threshold_ms
+        else:
+            target = slo.budgeting.timeslice_target
+            good_slices += ratio >= (target if target is not None else slo.objective)
+    return good_slices, count, ratio_sum
+
+
+def brute_rolling_slices(state, counted, start: float, end: float) -> tuple[int, int, float]:
+    """Slices a rolling window [start, end) holds: at the slice level if it covers the span, else
+    those whose rollup bucket starts in the rounded-up window and is retained by the rollup."""
+    fine = state.levels[state.plan.fine]
+    if fine.covers(end - start):
+        return brute_slice_verdicts(state, brute_buckets(counted, fine, start, end))
+    s, rollup = fine.resolution_s, state.plan.rollup
+    if not counted:
+        return 0, 0, 0.0
+    top = max(int(e[0] // s) for e in counted) * s // rollup.resolution_s
+    first, last = -int(-start // rollup.resolution_s), -int(-end // rollup.resolution_s) - 1
+    slices: dict[int, list] = {}
+    for event in counted:
+        k = int(event[0] // s)
+        j = k * s // rollup.resolution_s
+        if first <= j <= last and j > top - rollup.capacity:
+            slices.setdefault(k, []).append(event)
+    return brute_slice_verdicts(state, slices)
+
+
+def brute_calendar(state, counted, window, now: float) -> tuple[float, int]:
+    """(good, total) in budgeting units of the calendar period containing `now`: every accepted event
+    (or slice, by its start) in [period start, period end), while the period ends after the oldest
+    instant the coarsest level retains."""
+    from slawatch.core.calendar import period_bounds
+    from slawatch.core.model import BudgetingMethod
+
+    start, end = period_bounds(window, now)
+    coarsest = state.levels[-1]
+    if not counted:
+        return 0, 0
+    head = max(int(e[0] // coarsest.resolution_s) for e in counted)
+    if end <= (head - coarsest.capacity + 1) * coarsest.resolution_s:
+        return 0, 0
+    if state.plan.rollup is None:
+        inside = [e for e in counted if start <= e[0] < end]
+        good = sum(e[1] == 0 for e in inside)
+        return good, good + sum(e[1] == 1 for e in inside)
+    s = state.levels[state.plan.fine].resolution_s
+    slices: dict[int, list] = {}
+    for event in counted:
+        k = int(event[0] // s)
+        if start <= k * s < end:
+            slices.setdefault(k, []).append(event)
+    good_slices, count, ratio_sum = brute_slice_verdicts(state, slices)
+    if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
+        return ratio_sum, count
+    return good_slices, count

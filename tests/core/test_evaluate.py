@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from core_strategies import BASE_TS, brute_buckets, brute_counts, make_slo
+from core_strategies import BASE_TS, brute_buckets, brute_calendar, brute_counts, brute_rolling_slices, make_slo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,27 +53,13 @@ def run(slo, stream):
 
 
 def brute_good_total(state, counted, start, end):
-    """(good, total) in the SLO's budgeting units, from the raw events."""
+    """(good, total) in the SLO's budgeting units over a rolling window, from the raw events."""
     slo = state.slo
-    if slo.budgeting.method is BudgetingMethod.OCCURRENCES and slo.sli.kind is not SliKind.LATENCY_PERCENTILE:
+    if state.plan.rollup is None:
         level = state.levels[state.ring.level_for(end - start)]
         good, bad, _ = brute_counts([(ts, w) for ts, w, _ in counted], level, start, end)
         return good, good + bad
-    slice_s = slo.budgeting.timeslice_s or 60
-    level = next(lv for lv in state.levels if lv.resolution_s == slice_s)
-    good_slices, slices, ratio_sum = 0, 0, 0.0
-    for bucket in brute_buckets(counted, level, start, end).values():
-        judged = [e for e in bucket if e[1] in (GOOD, BAD)]
-        if not judged:
-            continue
-        slices += 1
-        ratio = sum(e[1] == GOOD for e in judged) / len(judged)
-        ratio_sum += ratio
-        if slo.sli.kind is SliKind.LATENCY_PERCENTILE:
-            latencies = sorted(e[2] for e in judged)
-            good_slices += latencies[math.floor(0.99 * (len(latencies) - 1))] <= slo.sli.threshold_ms
-        else:
-            good_slices += ratio >= slo.budgeting.timeslice_target
+    good_slices, slices, ratio_sum = brute_rolling_slices(state, counted, start, end)
     if slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
         return ratio_sum, slices
     return good_slices, slices
@@ -130,9 +116,10 @@ def test_attainment_and_budget_of_every_compliance_window_equal_the_brute_force(
         if isinstance(window, CalendarWindow):
             start, end = period_bounds(window, now)
             period_s = end - start
+            good, total = brute_calendar(state, counted, window, now)
         else:
             start, end, period_s = now - window.duration_s, now, window.duration_s
-        good, total = brute_good_total(state, counted, start, now)
+            good, total = brute_good_total(state, counted, start, now)
         attained = ev.attainment(state, window, now)
         assert (attained.good, attained.total) == (pytest.approx(good), total)
         assert close(attained.sli, good / total if total else None)
@@ -157,7 +144,7 @@ def test_the_best_possible_attainment_assumes_every_remaining_event_good_at_the_
     state, counted = run(slo, stream)
     window = WINDOWS[1]
     start, end = period_bounds(window, now)
-    good, total = brute_good_total(state, counted, start, now)
+    good, total = brute_calendar(state, counted, window, now)
     best = ev.best_possible(state, window, now)
     if not total:
         assert best is None

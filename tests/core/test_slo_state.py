@@ -23,8 +23,9 @@ def in_maintenance(t: float) -> bool:
 
 def reference_run(slo, events, max_future_s, excluded=in_maintenance):
     """A plain re-statement of the rules in slo_state's docstring, over a list."""
-    coarsest = SloState(slo).levels[-1]
-    r, capacity = coarsest.resolution_s, coarsest.capacity
+    plan = SloState(slo).plan
+    keeper = plan.levels[plan.fine] if plan.rollup is not None else plan.levels[-1]  # slices: the slice level
+    r, capacity = keeper.resolution_s, keeper.capacity
     watermark, head, seen = -math.inf, None, {}
     outcomes, counted, late = [], [], 0
     for ts, ok, latency, partition, offset, now in events:
@@ -32,6 +33,9 @@ def reference_run(slo, events, max_future_s, excluded=in_maintenance):
             outcomes.append(Outcome.DUPLICATE)
             continue
         seen[partition] = offset
+        if slo.sli.kind is not SliKind.AVAILABILITY and latency is not None and not 0 <= latency < math.inf:
+            outcomes.append(Outcome.INVALID)
+            continue
         reference = max(watermark, now)
         if ts > reference + max_future_s:
             outcomes.append(Outcome.TOO_FAR_AHEAD)
@@ -67,7 +71,7 @@ streams = st.lists(
     st.tuples(
         st.floats(min_value=0, max_value=8 * 86400).map(lambda x: BASE_TS + x),
         st.booleans(),
-        st.one_of(st.none(), st.sampled_from([0.0, 50.0, 100.0, 100.5, 2000.0])),
+        st.one_of(st.none(), st.sampled_from([0.0, 50.0, 100.0, 100.5, 2000.0, math.inf, math.nan, -1.0])),
         st.integers(0, 2),  # partition
         st.integers(0, 40),  # offset (repeats and regressions are replays)
         st.floats(min_value=-86400, max_value=9 * 86400).map(lambda x: BASE_TS + x),  # wall clock
@@ -93,6 +97,7 @@ def test_every_outcome_counter_and_window_sum_matches_a_plain_reference(events, 
     assert state.duplicates == expected.count(Outcome.DUPLICATE)
     assert state.too_old == expected.count(Outcome.TOO_OLD)
     assert state.too_far_ahead == expected.count(Outcome.TOO_FAR_AHEAD)
+    assert state.invalid == expected.count(Outcome.INVALID)
     for index, level in enumerate(state.levels):
         r = level.resolution_s
         head = max((int(ts // r) for ts, _ in counted), default=0)

@@ -135,7 +135,7 @@ def test_even_with_every_column_in_64_bits_a_30_day_slo_fits_in_64_kib():
 def test_an_unknown_format_version_is_refused_with_a_clear_error():
     data = bytearray(state_to_bytes(SloState(SLOS[0])))
     data[3] = 9
-    with pytest.raises(ValueError, match="format 9 is unknown; this build reads format 1"):
+    with pytest.raises(ValueError, match="format 9 is unknown; this build reads format 2"):
         state_from_bytes(bytes(data), SLOS[0])
 
 

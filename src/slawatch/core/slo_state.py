@@ -36,7 +36,9 @@ further groups go to one OVERFLOW_GROUP state and are counted, so cardinality is
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
+from itertools import compress, repeat
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -166,17 +168,17 @@ class SliceJudge:
         return int(good / total >= self.target)
 
     def columns(self, goods: list[int], bads: list[int]) -> tuple[int, int, float]:
-        """(good slices, slices with data, ratio sum) over per-slice count columns."""
-        good_slices = slices = 0
-        ratio_sum = 0.0
-        judge = self.good
-        for good, bad in zip(goods, bads):
-            total = good + bad
-            if total:
-                slices += 1
-                good_slices += judge(good, total)
-                ratio_sum += good / total
-        return good_slices, slices, ratio_sum
+        """(good slices, slices with data, ratio sum) over per-slice count columns; `map` and
+        `compress` keep a day of 1-minute slices at C speed (the rule is `good` above)."""
+        totals = list(map(operator.add, goods, bads))
+        goods, totals = list(compress(goods, totals)), list(compress(totals, totals))
+        ratios = list(map(operator.truediv, goods, totals))
+        if self.q is not None:
+            needed = map(operator.add, map(math.floor, map(self.q.__mul__, map((-1).__add__, totals))), repeat(1))
+            good_slices = sum(map(operator.ge, goods, needed))
+        else:
+            good_slices = sum(map(self.target.__le__, ratios))
+        return good_slices, len(totals), sum(ratios)
 
 
 # Per calendar period totals: events (good, bad, excluded) and closed slices (good, count, ratio sum).

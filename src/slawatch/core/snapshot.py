@@ -9,12 +9,13 @@ Measured (bench/core_bench.py, default 30-day availability SLO with the SRE-work
 levels 10 s x 182, 1 min x 1,442, 1 h x 722): 7.7 KiB for a month of a thin stream, 15.6 KiB at
 1,000 events/s in every bucket (good in uint32, bad in uint16, excluded in uint8), and 55 KiB at
 worst (every column in uint64): always under the 64 KiB bound (tests/core/test_snapshot.py checks
-both ends). Snapshot ~0.33 ms, restore ~0.27 ms. A 1-minute-timeslice SLO over 30 days keeps 43,200
-one-minute buckets: ~130 KiB.
+both ends). Snapshot ~0.33 ms, restore ~0.27 ms. A 1-minute-timeslice SLO over 30 days keeps its
+1-minute counts only for the open slices and the closed ones as hourly verdicts (format 2): see
+docs/engine.md for the measured sizes (format 1 kept all 43,200 minutes: ~130 KiB).
 
 Layout (little-endian): b"SWS" + format version (u8) + kind (u8: 1 single, 2 grouped), then
 - single: number of levels, each (resolution u32, capacity u32) - the restore target must have the
-  same plan; watermark f64; counters late, too_old, too_far_ahead, duplicates, not_counted (u64);
+  same plan; watermark f64; counters late, too_old, too_far_ahead, duplicates, not_counted, invalid (u64);
   offsets (count u32, then partition i32 / offset i64, sorted); per level: head i64 and, unless the
   level is empty, three columns (good, bad, excluded per bucket, oldest first), each a typecode
   byte then `capacity` values; then sketches: count of levels (0 = none), per level head i64, number
@@ -35,9 +36,10 @@ from slawatch.core.sketch import LatencySketch, from_little_endian, little_endia
 from slawatch.core.slo_state import GroupedSloState, SloState
 
 MAGIC = b"SWS"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: invalid counter, slice rollup and calendar period totals
 KIND_SINGLE, KIND_GROUPED = 1, 2
-_COUNTERS = ("late", "too_old", "too_far_ahead", "duplicates", "not_counted")
+_COUNTERS = ("late", "too_old", "too_far_ahead", "duplicates", "not_counted", "invalid")
+_PERIOD = struct.Struct("<q5Qd")  # period index, good, bad, excluded, good slices, slices, ratio sum
 _NO_PARTITION = -1
 
 
@@ -100,7 +102,7 @@ def state_to_bytes(state: SloState) -> bytes:
 def _single_body(state: SloState) -> bytes:
     parts = [struct.pack("<B", len(state.levels))]
     parts += [struct.pack("<II", lv.resolution_s, lv.capacity) for lv in state.levels]
-    parts.append(struct.pack("<d5Q", state.watermark, *(getattr(state, name) for name in _COUNTERS)))
+    parts.append(struct.pack("<d6Q", state.watermark, *(getattr(state, name) for name in _COUNTERS)))
     parts.append(_offsets(state.offsets))
     for index in range(len(state.levels)):
         head, columns = state.ring.export_level(index)
@@ -115,6 +117,16 @@ def _single_body(state: SloState) -> bytes:
         filled = [(b, s) for b in range(head - level.capacity + 1, head + 1) if (s := sketches.bucket_sketch(index, b))]
         parts.append(struct.pack("<qI", head, len(filled)))
         parts += [struct.pack("<I", head - bucket) + sketch.to_bytes() for bucket, sketch in filled]
+    finalizer = state.finalizer
+    if finalizer is not None:
+        if finalizer.rollup is not None:
+            head, good, slices, ratios = finalizer.rollup.export()
+            parts.append(struct.pack("<q", head))
+            if head != EMPTY_HEAD:
+                parts += [_column(good), _column(slices), little_endian(array("d", ratios))]
+        for by_index in finalizer.totals.values():
+            parts.append(struct.pack("<I", len(by_index)))
+            parts += [_PERIOD.pack(index, *by_index[index]) for index in sorted(by_index)]
     return b"".join(parts)
 
 
@@ -134,7 +146,7 @@ def _read_single(reader: _Reader, state: SloState) -> SloState:
     planned = [(lv.resolution_s, lv.capacity) for lv in state.levels]
     if stored != planned:
         raise ValueError(f"snapshot ring levels {stored} differ from the SLO's plan {planned}; the SLO's windows changed")
-    watermark, *counters = reader.take("d5Q")
+    watermark, *counters = reader.take("d6Q")
     state.watermark = watermark
     for name, value in zip(_COUNTERS, counters):
         setattr(state, name, value)
@@ -156,6 +168,22 @@ def _read_single(reader: _Reader, state: SloState) -> SloState:
             sketch, used = LatencySketch.read(reader.view[reader.at :])
             reader.at += used
             state.sketches.put(index, head - back, sketch)
+    finalizer = state.finalizer
+    if finalizer is not None:
+        rollup = finalizer.rollup
+        if rollup is not None:
+            (head,) = reader.take("q")
+            if head == EMPTY_HEAD:
+                rollup.restore(head, [], [], [])
+            else:
+                good, slices = _read_column(reader, rollup.capacity), _read_column(reader, rollup.capacity)
+                ratios = from_little_endian("d", reader.raw(8 * rollup.capacity)).tolist()
+                rollup.restore(head, good, slices, ratios)
+        for by_index in finalizer.totals.values():
+            (n_periods,) = reader.take("I")
+            for _ in range(n_periods):
+                index, *totals = _PERIOD.unpack(reader.raw(_PERIOD.size))
+                by_index[index] = totals
     return state
 
 
