@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from core_strategies import BASE_TS, brute_buckets, brute_calendar, brute_counts, brute_rolling_slices, make_slo
@@ -10,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slawatch.core import evaluate as ev
-from slawatch.core.calendar import period_bounds
+from slawatch.core.calendar import local_midnight, period_bounds
 from slawatch.core.model import (
     Budgeting,
     BudgetingMethod,
     BurnRateRule,
     CalendarUnit,
     CalendarWindow,
+    ErrorHandling,
     RollingWindow,
     Severity,
     SliKind,
@@ -231,3 +234,146 @@ def test_excluded_events_are_reported_but_do_not_count_in_the_sli():
 def test_a_percentile_of_a_state_without_sketches_is_refused():
     with pytest.raises(ValueError, match="not a percentile SLI"):
         ev.percentile(availability(), 300, BASE_TS)
+
+
+# Calendar periods in zones whose offsets are not whole hours: edges at :30 and :45 past the UTC hour.
+ODD_ZONES = ("Asia/Kolkata", "Australia/Adelaide", "Asia/Kathmandu", "Australia/Lord_Howe")
+EDGE_DATES = (date(2026, 1, 1), date(2026, 4, 1), date(2026, 5, 1), date(2026, 10, 1), date(2026, 11, 1))
+
+
+def odd_zone_slos(zone: str):
+    windows = (CalendarWindow(CalendarUnit.MONTH, time_zone=zone), CalendarWindow(CalendarUnit.DAY, time_zone=zone))
+    return [
+        make_slo(windows=windows, rules=RULES, objective=OBJECTIVE),
+        make_slo(
+            windows=windows,
+            rules=RULES,
+            objective=OBJECTIVE,
+            budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=300, timeslice_target=0.75),
+        ),
+        make_slo(
+            windows=windows,
+            rules=RULES,
+            objective=OBJECTIVE,
+            budgeting=Budgeting(BudgetingMethod.RATIO_TIMESLICES, timeslice_s=3600, timeslice_target=0.75),
+        ),
+    ]
+
+
+around_an_edge = st.one_of(
+    st.floats(min_value=-3 * 86400, max_value=3 * 86400),
+    st.sampled_from([-1.0, -0.5, 0.0, 0.25, 59.5, 1799.0, 1800.0, 2700.0, 3599.5]),  # on and near the edge
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(ODD_ZONES),
+    st.integers(0, 2),
+    st.sampled_from(EDGE_DATES),
+    st.lists(st.tuples(around_an_edge, st.booleans()), max_size=120),
+    st.lists(around_an_edge, min_size=1, max_size=4),
+)
+def test_calendar_attainment_in_half_and_quarter_hour_zones_counts_exactly_the_events_inside_the_period(
+    zone, which_slo, edge_date, stream, nows
+):
+    slo = odd_zone_slos(zone)[which_slo]
+    edge = local_midnight(edge_date, ZoneInfo(zone))
+    state, counted = run(slo, [(edge + dt, ok, 10.0) for dt, ok in stream])
+    for now in nows:
+        for window in slo.windows:
+            good, total = brute_calendar(state, counted, window, edge + now)
+            attained = ev.attainment(state, window, edge + now)
+            assert (attained.good, attained.total) == (pytest.approx(good), total)
+            status = ev.budget(state, window, edge + now)
+            assert status.bad == pytest.approx(total - good)
+
+
+def test_a_kolkata_month_counts_an_event_ten_minutes_after_its_half_past_utc_start():
+    window = CalendarWindow(CalendarUnit.MONTH, time_zone="Asia/Kolkata")
+    state = SloState(make_slo(windows=(window,), rules=RULES), max_future_s=math.inf)
+    start = local_midnight(date(2026, 2, 1), ZoneInfo("Asia/Kolkata"))  # 2026-01-31T18:30Z
+    state.apply(start - 600, False)  # January in Kolkata, same UTC hour
+    state.apply(start + 600, True)  # February in Kolkata, same UTC hour
+    attained = ev.attainment(state, window, start + 20 * 86400)
+    assert (attained.good, attained.total) == (1, 1)
+    january = ev.attainment(state, window, start - 1)
+    assert (january.good, january.total) == (0, 1)
+
+
+def test_a_lord_howe_period_is_exact_on_both_of_its_offsets():
+    zone = "Australia/Lord_Howe"  # +11:00 in summer, +10:30 in winter
+    window = CalendarWindow(CalendarUnit.MONTH, time_zone=zone)
+    for first_day in (date(2026, 1, 1), date(2026, 5, 1)):
+        state = SloState(make_slo(windows=(window,), rules=RULES), max_future_s=math.inf)
+        start = local_midnight(first_day, ZoneInfo(zone))
+        for dt in (-1.0, 0.0, 1799.0):
+            state.apply(start + dt, dt >= 0)
+        attained = ev.attainment(state, window, start + 25 * 86400)
+        assert (attained.good, attained.total) == (2, 2)
+
+
+# Timeslices roll up: closed slices live on as hourly verdicts, and a late event cannot change them.
+def test_a_late_event_for_a_closed_slice_is_refused_as_too_old_and_the_verdict_stands():
+    slo = make_slo(budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.9))
+    state = SloState(slo)
+    state.apply(BASE_TS + 30, False)
+    state.apply(BASE_TS + 2 * 86400, True, now=BASE_TS + 2 * 86400)  # the first slice is closed by now
+    assert state.apply(BASE_TS + 31, True) is Outcome.TOO_OLD
+    stats = ev.slice_stats(state, BASE_TS, BASE_TS + 3 * 86400)
+    assert (stats.good_slices, stats.slices) == (1, 2)
+
+
+def test_a_30_day_one_minute_timeslice_attainment_sums_hourly_verdicts_not_minutes():
+    slo = make_slo(budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.5))
+    state = SloState(slo, max_future_s=math.inf)
+    for minute in range(30 * 1440):
+        state.apply(BASE_TS + minute * 60 + 1, minute % 3 != 0)  # every third slice bad
+    now = BASE_TS + 30 * 86400
+    attained = ev.attainment(state, slo.windows[0], now)
+    assert (attained.good, attained.total) == (28800, 43200)
+    assert state.finalizer.rollup.level.resolution_s == 3600
+    assert max(level.capacity for level in state.levels) < 2000  # no level of 43,200 minutes
+
+
+# Under errors=BAD a failed call is bad whatever its latency: percentiles rank it above every latency.
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=HORIZON_S).map(lambda x: BASE_TS + x),
+            st.booleans(),
+            st.sampled_from([1.0, 20.0, 99.0, 150.0, 900.0]),
+        ),
+        max_size=150,
+    ),
+    nows,
+    window_lengths,
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_under_errors_bad_a_percentile_ranks_failed_calls_above_every_latency(stream, now, window_s, q):
+    slo = make_slo(kind=SliKind.LATENCY_PERCENTILE, errors=ErrorHandling.BAD, windows=WINDOWS, rules=RULES)
+    state = SloState(slo, max_future_s=math.inf)
+    counted = [(ts, ok, latency) for ts, ok, latency in stream if state.apply(ts, ok, latency) in (Outcome.GOOD, Outcome.BAD)]
+    level = state.sketches.levels[state.sketches.level_for(window_s)]
+    buckets = brute_buckets(counted, level, now - window_s, now)
+    latencies = sorted(latency if ok else math.inf for bucket in buckets.values() for _, ok, latency in bucket)
+    estimate = ev.percentile(state, window_s, now, q)
+    if not latencies:
+        assert estimate is None
+        return
+    true = latencies[math.floor(q * (len(latencies) - 1))]
+    assert estimate == true if true == math.inf else abs(estimate - true) <= RELATIVE_ACCURACY * true * (1 + 1e-9)
+
+
+def test_under_errors_bad_two_failed_calls_in_a_hundred_make_the_p99_infinite_like_the_slice_verdict():
+    slo = make_slo(kind=SliKind.LATENCY_PERCENTILE, errors=ErrorHandling.BAD, windows=WINDOWS, rules=RULES)
+    state = SloState(slo)
+    for i in range(98):
+        state.apply(BASE_TS + i * 0.5, True, 10.0)
+    state.apply(BASE_TS + 50, False, 5.0)  # fast failures: still bad
+    state.apply(BASE_TS + 51, False, None)
+    assert ev.percentile(state, 300, BASE_TS + 60) == math.inf
+    assert ev.percentile(state, 300, BASE_TS + 60, q=0.5) == pytest.approx(10.0, rel=RELATIVE_ACCURACY)
+    stats = ev.slice_stats(state, BASE_TS, BASE_TS + 60)
+    assert (stats.good_slices, stats.slices) == (0, 1)

@@ -105,3 +105,15 @@ def test_an_unknown_sketch_format_is_refused_with_its_number():
 def test_truncated_sketch_bytes_are_refused():
     with pytest.raises(ValueError, match="truncated"):
         LatencySketch.from_bytes(sketch_of([1.0, 2.0]).to_bytes()[:-1])
+
+
+def test_infinity_has_a_bin_above_every_latency_and_reads_back_as_infinity():
+    sketch = sketch_of([1.0, 1e200, math.inf])
+    assert sketch.quantile(1.0) == math.inf
+    assert within_bound(sketch.quantile(0.5), 1e200)
+    assert LatencySketch.from_bytes(sketch.to_bytes()) == sketch
+
+
+def test_nan_is_refused_as_not_a_latency():
+    with pytest.raises(ValueError, match="non-negative"):
+        LatencySketch().add(math.nan)

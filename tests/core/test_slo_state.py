@@ -185,6 +185,20 @@ def test_a_latency_percentile_state_keeps_sketches_of_the_latencies():
     assert state.sketches.merged(0, 0, 2**40).count == 3
 
 
+@pytest.mark.parametrize("kind", [SliKind.LATENCY_THRESHOLD, SliKind.LATENCY_PERCENTILE])
+@pytest.mark.parametrize("latency", [math.inf, -math.inf, math.nan, -0.5])
+def test_a_latency_that_is_not_a_finite_non_negative_number_is_refused_as_invalid_and_moves_nothing(kind, latency):
+    state = SloState(make_slo(kind=kind, windows=SMALL_WINDOWS, rules=()))
+    assert state.apply(BASE_TS, True, latency) is Outcome.INVALID
+    assert Outcome.INVALID.refused
+    assert state.invalid == 1 and state.watermark == -math.inf
+    assert state.ring.interval(BASE_TS - 3600, BASE_TS + 3600) == (0, 0, 0)
+
+
+def test_an_availability_sli_ignores_the_latency_it_does_not_judge():
+    assert availability_state().apply(BASE_TS, True, math.nan) is Outcome.GOOD
+
+
 def test_a_latency_sli_without_a_threshold_is_refused_at_construction():
     slo = make_slo(kind=SliKind.LATENCY_THRESHOLD, threshold_ms=None, windows=SMALL_WINDOWS, rules=())
     with pytest.raises(ValueError, match="threshold_ms"):

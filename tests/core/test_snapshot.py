@@ -16,6 +16,7 @@ from slawatch.core.model import (
     BurnRateRule,
     CalendarUnit,
     CalendarWindow,
+    ErrorHandling,
     GroupBy,
     GroupDimension,
     RollingWindow,
@@ -27,6 +28,7 @@ from slawatch.core.snapshot import grouped_from_bytes, grouped_to_bytes, state_f
 
 RULES = (BurnRateRule("fast", Severity.PAGE, 3600, 300, 2.0, 14.4),)
 WINDOWS = (RollingWindow(86400), CalendarWindow(CalendarUnit.DAY))
+ODD_WINDOWS = (RollingWindow(86400), CalendarWindow(CalendarUnit.MONTH, time_zone="Asia/Kathmandu"))
 SLOS = [
     make_slo(windows=WINDOWS, rules=RULES),
     make_slo(kind=SliKind.LATENCY_PERCENTILE, windows=WINDOWS, rules=RULES),
@@ -36,11 +38,17 @@ SLOS = [
         rules=RULES,
         budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=300, timeslice_target=0.8),
     ),
+    make_slo(
+        windows=ODD_WINDOWS,
+        rules=RULES,
+        budgeting=Budgeting(BudgetingMethod.RATIO_TIMESLICES, timeslice_s=60, timeslice_target=0.8),
+    ),
+    make_slo(kind=SliKind.LATENCY_PERCENTILE, errors=ErrorHandling.BAD, windows=ODD_WINDOWS, rules=RULES),
 ]
 
 streams = st.lists(
     st.tuples(
-        st.floats(min_value=0, max_value=2 * 86400).map(lambda x: BASE_TS + x),
+        st.floats(min_value=0, max_value=4 * 86400).map(lambda x: BASE_TS + x),
         st.booleans(),
         st.sampled_from([None, 0.0, 5.0, 99.0, 250.0]),
         st.integers(0, 1),
@@ -130,6 +138,26 @@ def test_even_with_every_column_in_64_bits_a_30_day_slo_fits_in_64_kib():
     state.ring.add(BASE_TS + 31 * 86400 - 5, 1, 2**33)
     state.ring.add(BASE_TS + 31 * 86400 - 5, 2, 2**33)
     assert len(state_to_bytes(state)) <= 64 * 1024
+
+
+def busy_30_day_timeslice_state(events_per_slice: int) -> SloState:
+    """A 30-day 1-minute timeslice SLO with every slice of the month filled, a quarter of them bad."""
+    slo = make_slo(budgeting=Budgeting(BudgetingMethod.RATIO_TIMESLICES, timeslice_s=60, timeslice_target=0.99))
+    state = SloState(slo, max_future_s=math.inf)
+    for minute in range(31 * 1440):
+        state.ring.add(BASE_TS + minute * 60, 0, events_per_slice)  # ring.add as the state does, faster
+        state.ring.add(BASE_TS + minute * 60, 1, minute % 4 == 0)
+    return state
+
+
+def test_a_busy_30_day_one_minute_timeslice_slo_snapshots_under_64_kib_and_round_trips():
+    state = busy_30_day_timeslice_state(60_000)
+    data = state_to_bytes(state)
+    assert len(data) <= 64 * 1024
+    restored = state_from_bytes(data, state.slo)
+    now = BASE_TS + 31 * 86400
+    assert answers(restored, now) == answers(state, now)
+    assert ev.attainment(restored, state.slo.windows[0], now).total == 30 * 1440
 
 
 def test_an_unknown_format_version_is_refused_with_a_clear_error():
