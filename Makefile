@@ -1,9 +1,10 @@
-# slawatch — every target sets up what it needs; `make help` lists them.
+# slawatch: every target sets up what it needs first; `make help` lists them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
@@ -18,4 +19,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create or update .venv with slawatch and its test tools
 
-.PHONY: help venv
+run: $(STAMP) ## embedded broker + topics + worker + demo traffic; Ctrl-C stops all
+	$(VENV)/bin/slawatch run
+
+test: $(STAMP) ## the whole suite: unit, property, golden and real-broker integration tests
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## everything but the real-broker integration tests
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+bench: $(STAMP) ## micro-benchmarks of the engine core (figures printed, never asserted)
+	$(PY) bench/core_bench.py
+
+validate: $(STAMP) ## validate the example catalogues
+	$(VENV)/bin/slawatch catalog validate examples/catalog
+
+clean: ## remove the venv, run state and caches
+	rm -rf $(VENV) .run .pytest_cache .hypothesis build src/*.egg-info
+
+.PHONY: help venv run test test-fast bench validate clean

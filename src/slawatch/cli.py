@@ -20,6 +20,7 @@ log = logging.getLogger("slawatch")
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `slawatch ... | head` ends quietly
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
