@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python bench/core_bench.py   (plain Python, time.perf_counter_ns; no I/O in the loop)
 Prints ns per event update (availability, latency threshold, latency percentile with sketches,
-with and without offset bookkeeping), us per window query, and the snapshot size and
-snapshot/restore time of a full 30-day availability SLO.
+with and without offset bookkeeping, a calendar month in Asia/Kolkata), us per window query
+(including 1-minute timeslices over 30 days, served from hourly verdicts), and snapshot sizes and
+snapshot/restore times of full 30-day SLOs. The figures in docs/engine.md come from this script.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def main() -> None:
         ("latency percentile (sketch)", SliKind.LATENCY_PERCENTILE, False),
     ]:
         print(f"  {label:32s} {time_updates(SloState(slo(kind)), events, offsets):8.0f} ns/event")
+    kolkata = (RollingWindow(30 * DAY), CalendarWindow(CalendarUnit.MONTH, time_zone="Asia/Kolkata"))
+    print(f"  {'availability + Kolkata month':32s} {time_updates(SloState(slo(windows=kolkata)), events, False):8.0f} ns/event")
+    one_minute = Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.99)
+    print(f"  {'timeslices 1 min':32s} {time_updates(SloState(slo(budgeting=one_minute)), events, False):8.0f} ns/event")
 
     state = SloState(slo(windows=(RollingWindow(30 * DAY), CalendarWindow(CalendarUnit.MONTH))))
     month = stream(300_000, rate_per_s=300_000 / (31 * DAY))  # a month of events, spread thin
@@ -101,11 +106,20 @@ def main() -> None:
     window = state.slo.windows[1]
     print(f"  attainment calendar month        {time_call(lambda: ev.attainment(state, window, now), 2000):8.2f} us")
     print(f"  budget status 30 d               {time_call(lambda: ev.budget(state, state.slo.windows[0], now), 2000):8.2f} us")
+    in_kolkata = SloState(slo(windows=kolkata))
+    for ts, ok, latency in month:
+        in_kolkata.apply(ts, ok, latency)
+    print(f"  attainment Kolkata month         {time_call(lambda: ev.attainment(in_kolkata, kolkata[1], now), 2000):8.2f} us")
 
-    sliced = SloState(slo(budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.99)))
+    sliced = SloState(slo(budgeting=one_minute, windows=(RollingWindow(30 * DAY), CalendarWindow(CalendarUnit.MONTH))))
     for ts, ok, latency in month:
         sliced.apply(ts, ok, latency)
-    print(f"  timeslice attainment 30 d (1 min) {time_call(lambda: ev.attainment(sliced, sliced.slo.windows[0], now), 20):7.0f} us")
+    print(f"  timeslice attainment 30 d (1 min) {time_call(lambda: ev.attainment(sliced, sliced.slo.windows[0], now), 200):7.0f} us")
+    print(f"  timeslice attainment month        {time_call(lambda: ev.attainment(sliced, sliced.slo.windows[1], now), 200):7.0f} us")
+    print(f"  timeslice burn rate 1 h           {time_call(lambda: ev.burn_rate(sliced, 3600, now), 2000):7.1f} us")
+    percentile = SloState(slo(SliKind.LATENCY_PERCENTILE))
+    for ts, ok, latency in month:
+        percentile.apply(ts, ok, latency)
 
     data = state_to_bytes(state)
     print("snapshots:")
@@ -125,7 +139,16 @@ def main() -> None:
         busy.ring.add(START + 30 * DAY + second, 0, 10_000)
         busy.ring.add(START + 30 * DAY + second, 1, 10)
     print(f"  30-day availability, 1,000/s     {len(state_to_bytes(busy)):8,d} bytes")
-    print(f"  30-day 1-min timeslice SLO       {len(state_to_bytes(sliced)):8,d} bytes")
+    print(f"  30-day + month 1-min timeslice   {len(state_to_bytes(sliced)):8,d} bytes")
+    sliced_bytes = state_to_bytes(sliced)
+    print(f"    snapshot / restore             {time_call(lambda: state_to_bytes(sliced), 50):8.0f} / "
+          f"{time_call(lambda: state_from_bytes(sliced_bytes, sliced.slo), 50):.0f} us")
+    busy_sliced = SloState(slo(budgeting=one_minute))  # every 1-minute slice of a month, 1,000/s
+    for minute in range(31 * 1440):
+        busy_sliced.ring.add(START + minute * 60, 0, 60_000)
+        busy_sliced.ring.add(START + minute * 60, 1, 60 * (minute % 7 == 0))
+    print(f"  30-day 1-min timeslice, 1,000/s  {len(state_to_bytes(busy_sliced)):8,d} bytes")
+    print(f"  30-day latency percentile SLO    {len(state_to_bytes(percentile)):8,d} bytes")
 
 
 if __name__ == "__main__":
