@@ -33,6 +33,8 @@ METRIC_EVENTS_INVALID = "slawatch_events_invalid_total"
 METRIC_RECORDS = "slawatch_records_total"
 METRIC_EVENTS_REROUTED = "slawatch_events_rerouted_total"
 METRIC_EVENTS_DUPLICATE = "slawatch_events_duplicate_total"
+METRIC_BATCH_RECORDS = "slawatch_batch_records"
+METRIC_EVENT_LAG = "slawatch_event_lag_seconds"
 
 # Label values.
 UNKNOWN_SERVICE = "_unknown"  # every service not in the catalogue shares this one series

@@ -5,12 +5,14 @@ Label cardinality is bounded: `service` is a catalogued name or the one UNKNOWN_
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 from slawatch.conventions import (
     METRIC_EVENTS,
     METRIC_EVENTS_DUPLICATE,
     METRIC_EVENTS_INVALID,
+    METRIC_BATCH_RECORDS,
+    METRIC_EVENT_LAG,
     METRIC_EVENTS_REROUTED,
     METRIC_RECORDS,
     OUTCOME_ERROR,
@@ -43,6 +45,14 @@ class IngestMetrics:
         self.duplicates = Counter(
             METRIC_EVENTS_DUPLICATE.removesuffix("_total"), "Events skipped because a checkpoint already covers their offset "
             "(redelivery after a crash or rebalance)", registry=registry,
+        )
+        self.batch_records = Histogram(
+            METRIC_BATCH_RECORDS, "Records per processed batch", registry=registry,
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+        )
+        self.lag = Histogram(
+            METRIC_EVENT_LAG, "Wall clock minus event time of the last event of each record, seconds",
+            registry=registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
         )
         self._children: dict[tuple[str, bool], object] = {}
 
