@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = verb("run", cmd_run, "broker (embedded unless --broker) + topics + worker + demo traffic, until Ctrl-C")
     run.add_argument("--no-demo", action="store_true", help="do not start the demo traffic generator")
-    run.add_argument("--rate", type=float, default=300.0, help="demo events per second (default 300)")
+    run.add_argument("--rate", type=float, default=60.0, help="demo events per second per service (default 60)")
     verb("worker", cmd_worker, "run one slawatch worker against --broker")
     verb("broker", cmd_broker, "run the embedded broker alone in the foreground")
     topics = verbs.add_parser("topics", help="topics as code").add_subparsers(title="topics commands", metavar="COMMAND")
@@ -56,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--check", action="store_true", help="exit 3 when an existing topic drifted from its spec")
     apply.set_defaults(func=cmd_topics_apply)
     demo = verb("demo", cmd_demo, "send demo traffic to sla.events")
-    demo.add_argument("--rate", type=float, default=300.0, help="events per second (default 300)")
+    demo.add_argument("--rate", type=float, default=60.0, help="events per second per service (default 60)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds")
+    demo.add_argument("--no-backfill", action="store_true", help="skip the day of search history sent first")
     tail = verb("tail", cmd_tail, "print a topic's records as they arrive (JSON lines)")
     tail.add_argument("topic", help="e.g. sla.deadletter")
     tail.add_argument("--from-beginning", action="store_true")
@@ -121,7 +122,7 @@ def cmd_demo(args, settings: Settings) -> int:
     from slawatch.demo import run_demo
 
     sent = run_demo(_require_broker(settings).bootstrap_servers, rate=args.rate, duration_s=args.duration,
-                    security_kwargs=settings.security.kafka_python_kwargs())
+                    backfill=not args.no_backfill, security_kwargs=settings.security.kafka_python_kwargs())
     log.info("demo stopped", extra={"events_sent": sent})
     return 0
 

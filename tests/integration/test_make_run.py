@@ -38,7 +38,7 @@ def events_counted(port: int) -> float:
 
 def run_once(tmp_path, port: int) -> str:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "slawatch", "run", "--web-port", str(port), "--data-dir", str(tmp_path), "--rate", "200"],
+        [sys.executable, "-m", "slawatch", "run", "--web-port", str(port), "--data-dir", str(tmp_path), "--rate", "100"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO, text=True,
     )
     try:
