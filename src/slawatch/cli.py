@@ -62,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     tail = verb("tail", cmd_tail, "print a topic's records as they arrive (JSON lines)")
     tail.add_argument("topic", help="e.g. sla.deadletter")
     tail.add_argument("--from-beginning", action="store_true")
+    alerts = verbs.add_parser("alerts", help="early warnings and breaches").add_subparsers(title="alerts commands", metavar="COMMAND")
+    alerts_tail = alerts.add_parser("tail", help="follow sla.warnings and sla.breaches, one line per alert change")
+    add_arguments(alerts_tail)
+    alerts_tail.add_argument("--from-beginning", action="store_true")
+    alerts_tail.add_argument("--json", action="store_true", help="print the payloads as they are")
+    alerts_tail.set_defaults(func=cmd_alerts_tail)
+    verb("status", cmd_status, "the latest status of every SLO (from the compacted sla.status topic)")
+    replay = verb("replay", cmd_replay, "run the engine and policies over a JSONL file, no broker; prints alerts", connection=False)
+    replay.add_argument("--catalog", action="append", required=True, help="catalogue file or folder, repeatable")
+    replay.add_argument("events", help="JSON lines: one event or an array of events per line")
     catalog = verbs.add_parser("catalog", help="the service catalogue").add_subparsers(title="catalog commands", metavar="COMMAND")
     validate = catalog.add_parser("validate", help="check catalogue files; errors name file, line and field")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -141,6 +151,63 @@ def cmd_tail(args, settings: Settings) -> int:
     finally:
         consumer.close()
     return 0
+
+
+def cmd_alerts_tail(args, settings: Settings) -> int:
+    import orjson
+    from kafka import KafkaConsumer
+
+    from slawatch.conventions import TOPIC_BREACHES, TOPIC_WARNINGS
+    from slawatch.views import alert_line
+
+    consumer = KafkaConsumer(TOPIC_WARNINGS, TOPIC_BREACHES, bootstrap_servers=_require_broker(settings).bootstrap_servers,
+                             auto_offset_reset="earliest" if args.from_beginning else "latest",
+                             enable_auto_commit=False, **settings.security.kafka_python_kwargs())
+    try:
+        for record in consumer:
+            payload = orjson.loads(record.value)
+            print(record.value.decode() if args.json else alert_line(payload), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+    return 0
+
+
+def cmd_status(args, settings: Settings) -> int:
+    import orjson
+    from kafka import KafkaConsumer, TopicPartition
+
+    from slawatch.conventions import TOPIC_STATUS
+    from slawatch.views import status_table
+
+    consumer = KafkaConsumer(bootstrap_servers=_require_broker(settings).bootstrap_servers, enable_auto_commit=False,
+                             **settings.security.kafka_python_kwargs())
+    try:
+        partitions = [TopicPartition(TOPIC_STATUS, p) for p in consumer.partitions_for_topic(TOPIC_STATUS) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        latest: dict[bytes, dict] = {}
+        deadline = time.monotonic() + 10
+        # Read until a poll comes back empty: end offsets from ListOffsets are not trusted here
+        # (the embedded broker's LATEST is short by up to one batch).
+        while time.monotonic() < deadline:
+            batches = consumer.poll(timeout_ms=800)
+            if not batches:
+                break
+            for batch in batches.values():
+                for record in batch:
+                    latest[record.key] = orjson.loads(record.value)
+    finally:
+        consumer.close()
+    print(status_table(list(latest.values())) if latest else "no SLO status yet (is a worker running?)")
+    return 0
+
+
+def cmd_replay(args, settings: Settings) -> int:
+    from slawatch.replay import run_replay
+
+    return run_replay(args.catalog, args.events, sys.stdout)
 
 
 def cmd_catalog_validate(args, settings: Settings) -> int:
