@@ -44,3 +44,18 @@ OUTCOME_ERROR = "error"
 # Dead-letter record headers (the value is a JSON envelope; headers allow filtering without parsing).
 HEADER_REASON = "slawatch_reason"
 HEADER_SOURCE = "slawatch_source"
+
+# SLO gauges, exported by a scrape-time collector over the engine's live state (Engine.gauges).
+METRIC_SLI_RATIO = "slawatch_sli_ratio"  # {slo, window}
+METRIC_BURN_RATE = "slawatch_burn_rate"  # {slo, window}
+METRIC_OBJECTIVE_RATIO = "slawatch_objective_ratio"  # {slo}
+METRIC_BUDGET_REMAINING_RATIO = "slawatch_error_budget_remaining_ratio"  # {slo, period}
+METRIC_TIME_TO_EXHAUSTION = "slawatch_time_to_exhaustion_seconds"  # {slo}
+METRIC_ALERT_FIRING = "slawatch_alert_firing"  # {slo, rule, severity}
+LABEL_GROUP = "group"  # added to the SLO gauges of grouped SLOs: "<dimension>=<value>"
+
+# Alert records (topics/sla.warnings.yaml): payload version and CloudEvents attributes.
+ALERT_SCHEMA_VERSION = 1
+CE_SPECVERSION = "1.0"
+CE_TYPE_PREFIX = "dev.slawatch.alert"  # ce_type = <prefix>.<alert type>.<status>
+CE_SOURCE_DEFAULT = "/slawatch"

@@ -1,0 +1,192 @@
+"""The alert lifecycle per (SLO, group, rule): inactive -> firing -> resolved, with hysteresis.
+
+`AlertBook.step` takes the conditions `policies` computed at one decision instant and returns what
+to tell the world (`Notice`s). Its memory is the set of alerts firing now, JSON-able (`to_json` /
+`from_json`), so a restarted worker resumes them under the same ids and re-sends nothing.
+
+Semantics (LifecycleConfig holds the knobs):
+- Onset: an alert fires at the first decision instant its condition holds (or at the condition's
+  `since`, when the policy knows it better, e.g. no-data). id = first 16 hex digits of
+  sha256("slo|group|rule|onset"): stable under replay and restart, the dedup key downstream.
+- Hysteresis by minimum hold: a firing alert resolves only after its condition has been false at
+  every decision for `hold` seconds of event time, hold = max(min_hold_s, hold_short_windows x the
+  rule's short window) - for a 1-day SLO's page-fast rule (short window 10 s) that is 60 s. Noise
+  around a threshold that dips below it for less than the hold never resolves and re-fires, so it
+  never flaps. `ends_at` is the instant the condition stopped holding. SLA-period and no-data
+  conditions are facts, not rates: they use no hold. We chose a hold over a clear ratio (burn below
+  k x factor) because it is one rule for every condition type, rates or not.
+- A firing alert whose condition the caller evaluated but did not return (a per-period SLA
+  condition after the period rolled over) counts as false.
+- Inhibition: among firing alerts of one `family`, one of lower `rank` (a faster burn rule of the
+  same severity, a higher budget threshold) inhibits the others. An inhibited alert is recorded
+  (status, gauges) but not notified: no firing record while inhibited, no updates; if it was
+  notified before being inhibited, its resolution is still sent. An alert only notified after its
+  inhibitor resolves fires then, with its own onset and id.
+- Updates while firing: at most every `update_interval_s` of wall time, and only on a material
+  change (budget remaining moved by >= `material_change`, or the severity changed).
+- Never resolved before fired: a resolution is sent only for an alert whose firing was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+from slawatch.core.policies import NO_DATA, SLA_BREACH, Condition, WindowReading
+
+FIRING, UPDATE, RESOLVED = "firing", "update", "resolved"
+NO_HOLD_TYPES = frozenset({SLA_BREACH, NO_DATA})
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleConfig:
+    min_hold_s: float = 60.0
+    hold_short_windows: float = 1.0
+    update_interval_s: float = 60.0
+    material_change: float = 0.01
+
+    def hold_s(self, condition: Condition) -> float:
+        if condition.type in NO_HOLD_TYPES:
+            return 0.0
+        return max(self.min_hold_s, self.hold_short_windows * condition.short_window_s)
+
+
+def alert_id(slo: str, group: str | None, rule: str, onset: float) -> str:
+    text = f"{slo}|{'' if group is None else group}|{rule}|{onset:.3f}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class Alert:
+    """One firing alert (mutable lifecycle state)."""
+
+    group: str | None
+    condition: Condition  # the latest reading of its condition
+    onset: float
+    id: str
+    clear_since: float | None = None
+    notified: bool = False
+    inhibited: bool = False
+    last_sent_wall: float | None = None
+    last_sent_ratio: float | None = None
+    last_sent_severity: str | None = None
+    updates: int = 0  # updates sent: numbers them, so a re-sent one keeps its CloudEvents id
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to publish: kind is firing, update or resolved; seq numbers the updates."""
+
+    kind: str
+    id: str
+    group: str | None
+    condition: Condition
+    starts_at: float
+    ends_at: float | None
+    seq: int = 0
+
+
+@dataclass
+class AlertBook:
+    slo: str
+    config: LifecycleConfig = field(default_factory=LifecycleConfig)
+    alerts: dict[tuple[str | None, str], Alert] = field(default_factory=dict)
+
+    def firing(self, group: str | None = None, *, all_groups: bool = False) -> list[Alert]:
+        return [a for (g, _), a in self.alerts.items() if all_groups or g == group]
+
+    def step(self, group: str | None, conditions: list[Condition], now: float, wall_now: float,
+             evaluated_types: frozenset[str]) -> list[Notice]:
+        """Advance the group's alerts of `evaluated_types` to decision instant `now` (event time)."""
+        seen = set()
+        for c in conditions:
+            key = (group, c.id)
+            seen.add(key)
+            alert = self.alerts.get(key)
+            if c.holds:
+                if alert is None:
+                    onset = c.since if c.since is not None else now
+                    self.alerts[key] = Alert(group, c, onset, alert_id(self.slo, group, c.id, onset))
+                else:
+                    alert.condition, alert.clear_since = c, None
+            elif alert is not None:
+                alert.condition = c
+                if alert.clear_since is None:
+                    alert.clear_since = now
+        for key, alert in self.alerts.items():
+            if key[0] == group and key not in seen and alert.condition.type in evaluated_types and alert.clear_since is None:
+                alert.clear_since = now
+        notices = []
+        for key, alert in list(self.alerts.items()):
+            if key[0] != group or alert.clear_since is None or alert.condition.type not in evaluated_types:
+                continue
+            if now - alert.clear_since >= self.config.hold_s(alert.condition):
+                del self.alerts[key]
+                if alert.notified:
+                    notices.append(Notice(RESOLVED, alert.id, group, alert.condition, alert.onset, alert.clear_since))
+        notices += self._notify(group, wall_now, evaluated_types)
+        return notices
+
+    def _notify(self, group: str | None, wall_now: float, evaluated_types: frozenset[str]) -> list[Notice]:
+        mine = [a for (g, _), a in self.alerts.items() if g == group]
+        best: dict[str, float] = {}
+        for a in mine:
+            if a.condition.family:
+                best[a.condition.family] = min(best.get(a.condition.family, a.condition.rank), a.condition.rank)
+        notices = []
+        for a in mine:
+            c = a.condition
+            if c.type not in evaluated_types:
+                continue
+            a.inhibited = bool(c.family) and best[c.family] < c.rank
+            if a.inhibited:
+                continue
+            kind = None
+            if not a.notified:
+                kind = FIRING
+            elif wall_now - (a.last_sent_wall or 0.0) >= self.config.update_interval_s and self._material(a):
+                kind = UPDATE
+            if kind is not None:
+                a.notified, a.last_sent_wall = True, wall_now
+                a.last_sent_ratio, a.last_sent_severity = c.budget_remaining_ratio, c.severity
+                a.updates += kind == UPDATE
+                notices.append(Notice(kind, a.id, group, c, a.onset, None, a.updates))
+        return notices
+
+    def _material(self, a: Alert) -> bool:
+        c = a.condition
+        if c.severity != a.last_sent_severity:
+            return True
+        old, new = a.last_sent_ratio, c.budget_remaining_ratio
+        if old is None or new is None:
+            return (old is None) != (new is None)
+        return abs(new - old) >= self.config.material_change
+
+    # Snapshots: JSON-able, so the engine checkpoint can carry them.
+    def to_json(self) -> list[dict]:
+        out = []
+        for a in self.alerts.values():
+            item = asdict(a)
+            item["condition"] = _condition_json(a.condition)
+            out.append(item)
+        return out
+
+    def load_json(self, items: list[dict]) -> None:
+        self.alerts = {}
+        for item in items:
+            item = dict(item)
+            item["condition"] = _condition_from(item["condition"])
+            alert = Alert(**item)
+            self.alerts[(alert.group, alert.condition.id)] = alert
+
+
+def _condition_json(c: Condition) -> dict:
+    item = asdict(c)
+    item["windows"] = [asdict(w) for w in c.windows]
+    return item
+
+
+def _condition_from(item: dict) -> Condition:
+    item = dict(item)
+    item["windows"] = tuple(WindowReading(**w) for w in item["windows"])
+    return Condition(**item)

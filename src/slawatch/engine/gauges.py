@@ -1,0 +1,51 @@
+"""Gauge samples for a scrape-time collector: (metric name, labels, value), names from conventions.
+
+Computed at each group's own watermark (event time), never stored: a scrape reads live state. A
+value without data (no SLI, no burn) is left out rather than exported as NaN or 0. Grouped SLOs add
+a `group` label ("customer=acme"), bounded by the SLO's max_groups.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from slawatch import conventions as cv
+from slawatch.core import evaluate as ev
+from slawatch.core.durations import format_duration
+from slawatch.core.policies import forecast_window_s
+
+
+def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
+    slo = rt.slo
+    yield cv.METRIC_OBJECTIVE_RATIO, {"slo": slo.name}, slo.objective
+    alert_windows = sorted({s for r in slo.alerting.burn_rate_rules for s in (r.long_window_s, r.short_window_s)})
+    firing = {(a.group, a.condition.id): a for a in rt.book.firing(all_groups=True)}
+    for group, state in rt.groups():
+        base = {"slo": slo.name}
+        if group is not None and slo.group_by is not None:
+            base[cv.LABEL_GROUP] = f"{slo.group_by.dimension.value}={group}"
+        now = state.watermark
+        if now != -math.inf:
+            for seconds in alert_windows:
+                labels = {**base, "window": format_duration(seconds)}
+                sli = ev.sli(state, seconds, now)
+                if sli is not None:
+                    yield cv.METRIC_SLI_RATIO, labels, sli
+                    yield cv.METRIC_BURN_RATE, labels, max(0.0, 1.0 - sli) / (1.0 - slo.objective)
+            for index, window in enumerate(slo.windows):
+                status = ev.budget(state, window, now, burn_window_s=forecast_window_s(slo))
+                if status.remaining is not None:
+                    att = ev.attainment(state, window, now)
+                    yield cv.METRIC_SLI_RATIO, {**base, "window": window.name}, att.sli
+                    yield cv.METRIC_BUDGET_REMAINING_RATIO, {**base, "period": window.name}, status.remaining
+                if index == 0 and status.exhausted_in_s is not None:
+                    yield cv.METRIC_TIME_TO_EXHAUSTION, dict(base), status.exhausted_in_s
+        for rule in slo.alerting.burn_rate_rules:
+            alert = firing.pop((group, rule.name), None)
+            yield cv.METRIC_ALERT_FIRING, {**base, "rule": rule.name, "severity": rule.severity.value}, float(alert is not None)
+    for (group, rule), alert in firing.items():
+        labels = {"slo": slo.name, "rule": rule, "severity": alert.condition.severity}
+        if group is not None and slo.group_by is not None:
+            labels[cv.LABEL_GROUP] = f"{slo.group_by.dimension.value}={group}"
+        yield cv.METRIC_ALERT_FIRING, labels, 1.0

@@ -1,0 +1,142 @@
+"""Alert, status and compliance-record payloads, exactly as topics/sla.*.yaml describe them.
+
+Numbers are rounded (SLI 6 decimals, burn 4, minutes 2) so payloads are readable, stable in golden
+files, and never claim more precision than the windows' bucket edges give.
+"""
+
+from __future__ import annotations
+
+from slawatch import conventions as cv
+from slawatch.core import evaluate as ev
+from slawatch.core.alerts import RESOLVED, Notice
+from slawatch.core.calendar import period_bounds, periods, previous_period_bounds
+from slawatch.core.model import CalendarWindow, Service, Slo
+from slawatch.core.policies import BREACH_TYPES, BURN_RATE, Condition
+from slawatch.core.slo_state import P_EXCLUDED, SloState
+from slawatch.engine.records import AlertRecord, StatusRecord, rfc3339
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def group_value(slo: Slo, group: str | None) -> dict | None:
+    return None if group is None or slo.group_by is None else {slo.group_by.dimension.value: group}
+
+
+def group_key(slo: Slo, group: str | None) -> str:
+    return slo.name if group is None else f"{slo.name}|{group}"
+
+
+def summary(slo: Slo, c: Condition, resolved: bool) -> str:
+    if c.type == BURN_RATE and c.windows and c.windows[0].burn_rate is not None:
+        text = f"{slo.name} is burning its error budget {min(w.burn_rate or 0 for w in c.windows):.3g}x too fast"
+    else:
+        text = f"{slo.name}: {c.rule}"
+    return f"resolved: {text}" if resolved else text
+
+
+def alert_record(slo: Slo, service: Service | None, notice: Notice, wall_now: float, source: str,
+                 contributors: dict | None) -> AlertRecord:
+    c = notice.condition
+    resolved = notice.kind == RESOLVED
+    status = "resolved" if resolved else "firing"
+    labels = {"slo": slo.name, "service": slo.service, "severity": c.severity, "rule": c.id, "type": c.type}
+    labels.update(dict(slo.labels))
+    group = group_value(slo, notice.group)
+    if group:
+        labels.update(group)
+    annotations = {"summary": summary(slo, c, resolved)}
+    if service is not None and service.runbook_url:
+        annotations["runbook_url"] = service.runbook_url
+    if service is not None and service.dashboard_url:
+        annotations["dashboard_url"] = service.dashboard_url
+    observed = rfc3339(wall_now)
+    payload = {
+        "schema_version": cv.ALERT_SCHEMA_VERSION,
+        "id": notice.id,
+        "type": c.type,
+        "status": status,
+        "severity": c.severity,
+        "slo": slo.name,
+        "service": slo.service,
+        "group": group,
+        "objective": slo.objective,
+        "windows": [{"window": w.window, "sli": _round(w.sli, 6), "burn_rate": _round(w.burn_rate, 4),
+                     "events": w.events} for w in c.windows],
+        "error_budget_remaining": {"ratio": _round(c.budget_remaining_ratio, 4),
+                                   "minutes": _round(c.budget_remaining_minutes, 2)},
+        "predicted_exhaustion_at": rfc3339(c.predicted_exhaustion_at),
+        "rule": c.rule,
+        "starts_at": rfc3339(notice.starts_at),
+        "ends_at": rfc3339(notice.ends_at),
+        "observed_at": observed,
+        "labels": labels,
+        "annotations": annotations,
+        "contributors": contributors or {},
+    }
+    ce_id = f"{notice.id}:{notice.kind}" + (f":{notice.seq}" if notice.kind == "update" else "")
+    headers = [
+        ("ce_id", ce_id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", f"{cv.CE_TYPE_PREFIX}.{c.type}.{status}".encode()),
+        ("ce_specversion", cv.CE_SPECVERSION.encode()),
+        ("ce_time", observed.encode()),
+    ]
+    topic = cv.TOPIC_BREACHES if c.type in BREACH_TYPES else cv.TOPIC_WARNINGS
+    return AlertRecord(topic, slo.name, payload, headers)
+
+
+def status_record(slo: Slo, group: str | None, state: SloState, firing: list[str], wall_now: float) -> StatusRecord:
+    now = state.watermark
+    periods = []
+    if now != float("-inf"):
+        for window in slo.windows:
+            status = ev.budget(state, window, now)
+            att = ev.attainment(state, window, now)
+            periods.append({"period": window.name, "attainment": _round(att.sli, 6),
+                            "budget_remaining_ratio": _round(status.remaining, 4)})
+    payload = {
+        "schema_version": cv.ALERT_SCHEMA_VERSION,
+        "slo": slo.name,
+        "service": slo.service,
+        "group": group_value(slo, group),
+        "objective": slo.objective,
+        "periods": periods,
+        "firing": firing,
+        "watermark": rfc3339(now) if now != float("-inf") else None,
+        "observed_at": rfc3339(wall_now),
+    }
+    return StatusRecord(group_key(slo, group), payload)
+
+
+def _excluded(state: SloState, window: CalendarWindow, t: float) -> int:
+    """Excluded events of the period containing t: what the Finalizer kept plus the open fine buckets."""
+    index, start, end = periods(window).index_of(t)
+    kept = (state.finalizer.totals.get(window, {}).get(index) or [0] * 6)[P_EXCLUDED]
+    return int(kept) + state.ring.interval(start, end, state.plan.fine)[2]
+
+
+def compliance_records(slo: Slo, group: str | None, state: SloState, wall_now: float) -> list[StatusRecord]:
+    """The current and the previous period of each calendar window (rolling windows have no record)."""
+    now = state.watermark
+    out = []
+    if now == float("-inf"):
+        return out
+    for window in dict.fromkeys(w for w in slo.windows if isinstance(w, CalendarWindow)):
+        for start, end, closed in ((*period_bounds(window, now), False), (*previous_period_bounds(window, now), True)):
+            att = ev.attainment(state, window, start)
+            if closed and not att.total:
+                continue
+            good = att.good
+            payload = {
+                "schema_version": cv.ALERT_SCHEMA_VERSION, "slo": slo.name, "service": slo.service,
+                "group": group_value(slo, group), "period": window.name,
+                "start": rfc3339(start), "end": rfc3339(end),
+                "good": int(round(good)), "total": att.total, "excluded": _excluded(state, window, start),
+                "attainment": _round(att.sli, 6), "objective": slo.objective,
+                "met": att.met if closed else None,
+            }
+            key = f"{slo.name}|{'' if group is None else group}|{rfc3339(start)}"
+            out.append(StatusRecord(key, payload))
+    return out

@@ -1,0 +1,201 @@
+"""The Engine: the one object the Faust layer (and `replay`) drives. Pure: time is a parameter.
+
+    apply(events, partition=, offset=, wall_now=)  count a record's events; decide at second edges
+    evaluate(wall_now, slos=None)                  alert records made since the last call, plus the
+                                                   wall-clock ones (no-data, closing a quiet second)
+    checkpoint(slo) / restore(slo, data) / drop(slos)
+    status / records / gauges                      sla.status, sla.records, the scrape collector
+
+Order per batch for exactly-once alerting on at-least-once delivery: apply -> evaluate -> publish
+the records -> checkpoint. A crash before the checkpoint replays the events from the previous one,
+and the replay re-makes the same decisions, so the same alerts come again under the same ids.
+
+Offsets: all events of one record share its offset, so the offset is checked once per (record,
+SLO): a redelivered record is a duplicate for every SLO it was counted by.
+Wall clock: `wall_now` of `apply` is when the events were received (no-data measures from it);
+`evaluate` with wall_now at least `settle_s` after an SLO's last received event decides the second
+its watermark is in (so a service going quiet is still judged up to its last event); settle_s=None
+turns that off for runs that must depend on event order alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+from slawatch.core import policies
+from slawatch.core.alerts import LifecycleConfig
+from slawatch.core.event import Event
+from slawatch.core.exclusions import ExclusionSchedule
+from slawatch.core.matching import SloIndex
+from slawatch.core.model import Catalog
+from slawatch.core.slo_state import Outcome
+from slawatch.engine import gauges as gauges_mod
+from slawatch.engine.payloads import alert_record, compliance_records, status_record
+from slawatch.engine.records import AlertRecord, Applied, StatusRecord
+from slawatch.engine.runtime import SloRuntime
+
+_REASONS = {Outcome.TOO_OLD: "too_old", Outcome.TOO_FAR_AHEAD: "too_far_ahead", Outcome.INVALID: "invalid"}
+_MESSAGES = {
+    Outcome.TOO_OLD: "event time is older than the SLO keeps ({slo}); it can no longer change a window",
+    Outcome.TOO_FAR_AHEAD: "event time is more than {ahead:g} s ahead of the SLO's watermark and the wall clock ({slo})",
+    Outcome.INVALID: "latency_ms must be a finite number >= 0 for a latency SLI ({slo})",
+}
+_GOOD, _BAD, _NEG_INF = Outcome.GOOD, Outcome.BAD, -math.inf
+
+
+class Engine:
+    def __init__(self, catalog: Catalog, *, source: str = "/slawatch",
+                 load_checkpoint: Callable[[str], bytes | None] | None = None, max_future_s: float = 300.0,
+                 lifecycle: LifecycleConfig | None = None, step_s: float = 1.0,
+                 settle_s: float | None = 1.0) -> None:
+        self.catalog = catalog
+        self.source = source
+        self.max_future_s = max_future_s
+        self.lifecycle = lifecycle or LifecycleConfig()
+        self.step_s = step_s
+        self.settle_s = settle_s
+        self._load = load_checkpoint
+        self._index = SloIndex(catalog.slos)
+        self._slos = {slo.name: slo for slo in catalog.slos}
+        self._services = {s.name: s for s in catalog.services}
+        self._runtimes: dict[str, SloRuntime] = {}
+        self.known_services: frozenset[str] = self._index.known_services
+        self._by_service = {name: tuple(s.name for s in catalog.slos_for(name)) for name in self.known_services}
+
+    def slo_names_for(self, service: str) -> tuple[str, ...]:
+        return self._by_service.get(service, ())
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """The SLOs this engine holds state for."""
+        return tuple(self._runtimes)
+
+    # State handling.
+    def _new_runtime(self, name: str) -> SloRuntime:
+        slo = self._slos[name]
+        service = self._services.get(slo.service)
+        schedule = ExclusionSchedule(slo.exclusions + (service.exclusions if service else ()))
+        return SloRuntime(slo, schedule.contains if schedule else None, self.max_future_s, self.lifecycle)
+
+    def _runtime(self, name: str) -> SloRuntime:
+        rt = self._runtimes.get(name)
+        if rt is None:
+            if name not in self._slos:
+                raise KeyError(f"SLO {name!r} is not in the catalogue")
+            rt = self._new_runtime(name)
+            data = self._load(name) if self._load is not None else None
+            if data:
+                rt.load_bytes(data)
+            self._runtimes[name] = rt
+        return rt
+
+    def checkpoint(self, slo: str) -> bytes:
+        return self._runtime(slo).to_bytes()
+
+    def restore(self, slo: str, data: bytes) -> None:
+        rt = self._new_runtime(slo)
+        rt.load_bytes(data)
+        self._runtimes[slo] = rt
+
+    def drop(self, slos: Iterable[str]) -> None:
+        for name in slos:
+            self._runtimes.pop(name, None)
+
+    # The hot path.
+    def apply(self, events: Sequence[Event], *, partition: int | None = None, offset: int | None = None,
+              wall_now: float) -> Applied:
+        applied = Applied()
+        step, ahead = self.step_s, self.max_future_s
+        duplicate_for: dict[str, bool] = {}
+        runtimes, slos_for, group_key = self._runtimes, self._index.slos_for, SloIndex.group_key
+        for event in events:
+            refusal = None
+            for slo in slos_for(event):
+                name = slo.name
+                rt = runtimes.get(name) or self._runtime(name)
+                if offset is not None:
+                    duplicate = duplicate_for.get(name)
+                    if duplicate is None:
+                        offsets = rt.state.offsets
+                        seen = offsets.get(partition)
+                        duplicate = duplicate_for[name] = seen is not None and offset <= seen
+                        if not duplicate:
+                            offsets[partition] = offset
+                    if duplicate:
+                        rt.state.duplicates += 1
+                        applied.duplicates += 1
+                        continue
+                ts = event.ts
+                if ts >= rt.decided + step:
+                    instant = math.floor(ts / step) * step
+                    if rt.watermark == _NEG_INF:
+                        rt.decided = instant - step  # nothing counted yet: the first decision comes after
+                    elif ts <= max(wall_now, rt.watermark) + ahead:
+                        rt.decide(instant, wall_now)
+                group = group_key(slo, event)
+                outcome = rt.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
+                if outcome.refused:
+                    if refusal is None:
+                        refusal = (event, _REASONS[outcome], _MESSAGES[outcome].format(slo=name, ahead=ahead))
+                    continue
+                applied.counted += 1
+                applied.touched.add(name)
+                if ts > rt.watermark:
+                    rt.watermark = ts
+                if rt.last_received_wall is None or wall_now > rt.last_received_wall:
+                    rt.last_received_wall = wall_now
+                if outcome is _BAD or outcome is _GOOD:
+                    rt.contributors_for(group).add(ts, outcome is _BAD, event.operation, event.region)
+            if refusal is not None:
+                applied.refused.append(refusal)
+        return applied
+
+    # Decisions and their records.
+    def evaluate(self, wall_now: float, slos: Iterable[str] | None = None) -> list[AlertRecord]:
+        names = list(self._runtimes) if slos is None else list(slos)
+        out: list[AlertRecord] = []
+        for name in names:
+            rt = self._runtime(name)
+            if rt.last_received_wall is None:
+                rt.last_received_wall = wall_now  # the no-data clock starts when the engine starts watching
+            if (self.settle_s is not None and rt.watermark != _NEG_INF
+                    and wall_now - rt.last_received_wall >= self.settle_s):
+                instant = math.floor(rt.watermark / self.step_s) * self.step_s + self.step_s
+                if instant > rt.decided:
+                    rt.decide(instant, wall_now)
+            condition = policies.no_data(rt.slo, wall_now, rt.last_received_wall)
+            if condition is not None:
+                notices = rt.book.step(None, [condition], wall_now, wall_now, frozenset({policies.NO_DATA}))
+                rt.pending.extend((n, wall_now) for n in notices)
+            out += self._records(rt)
+        return out
+
+    def _records(self, rt: SloRuntime) -> list[AlertRecord]:
+        out = []
+        service = self._services.get(rt.slo.service)
+        for notice, wall in rt.take_pending():
+            contributors = None
+            if notice.condition.type != policies.NO_DATA:
+                found = rt.contributors.get(notice.group)
+                if found is not None:
+                    contributors = found.top(notice.ends_at or rt.decided, rt.horizon)
+            out.append(alert_record(rt.slo, service, notice, wall, self.source, contributors))
+        return out
+
+    # Views of the present.
+    def status(self, slo: str, wall_now: float) -> list[StatusRecord]:
+        rt = self._runtime(slo)
+        out = []
+        for group, state in rt.groups():
+            firing = sorted(a.id for a in rt.book.firing(group) if a.notified)
+            out.append(status_record(rt.slo, group, state, firing, wall_now))
+        return out
+
+    def records(self, slo: str, wall_now: float) -> list[StatusRecord]:
+        rt = self._runtime(slo)
+        return [r for group, state in rt.groups() for r in compliance_records(rt.slo, group, state, wall_now)]
+
+    def gauges(self, wall_now: float) -> Iterable[tuple[str, dict[str, str], float]]:
+        for rt in list(self._runtimes.values()):
+            yield from gauges_mod.slo_gauges(rt)
