@@ -1,0 +1,110 @@
+"""(e) state bytes per 30-day SLO and RSS with 10,000 SLO states; (f) time to evaluate 10,000 SLOs.
+
+Run by bench/run_bench.py in its own process (so RSS is this process's alone); prints one JSON object.
+
+(e) A 30-day availability SLO with the workbook's default alert rules gets a month of traffic
+(bench/core_bench.py's `slo()` and `stream()`: 300,000 events spread over 31 days), and a worst case
+with every bucket of every ring level filled (1,000 events/s with errors); the figure is
+`len(state_to_bytes(state))`. The 10,000 states are restored from the worst-case snapshot with
+`state_from_bytes`, so each holds a full month; RSS is read from /proc before and after.
+(f) Per SLO: the burn rate over the long and the short window of every alert rule, plus the budget
+of the primary window (`core.evaluate`), as the policies will ask on every batch; the figure is the
+wall time for all 10,000. If `slawatch.engine.Engine` exists, its evaluation is timed too.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from core_bench import DAY, START, slo, stream  # noqa: E402
+from slawatch.core import evaluate as ev  # noqa: E402
+from slawatch.core.model import SliKind  # noqa: E402
+from slawatch.core.slo_state import SloState  # noqa: E402
+from slawatch.core.snapshot import state_from_bytes, state_to_bytes  # noqa: E402
+
+N_SLOS = 10_000
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def month_state(kind: SliKind = SliKind.AVAILABILITY) -> SloState:
+    state = SloState(slo(kind))
+    for ts, ok, latency in stream(300_000, rate_per_s=300_000 / (31 * DAY)):
+        state.apply(ts, ok, latency)
+    return state
+
+
+def busy_state() -> SloState:
+    """1,000 events/s with 0.1 % errors in every bucket of every level (as core_bench's `busy`)."""
+    state = SloState(slo())
+    for hour in range(31 * 24):
+        state.ring.add(START + hour * 3600, 0, 3_600_000)
+        state.ring.add(START + hour * 3600, 1, 3_600)
+    for second in range(0, DAY, 10):
+        state.ring.add(START + 30 * DAY + second, 0, 10_000)
+        state.ring.add(START + 30 * DAY + second, 1, 10)
+    return state
+
+
+def evaluate_all(states: list[SloState], now: float) -> float:
+    begin = time.perf_counter()
+    for state in states:
+        slo_ = state.slo
+        for rule in slo_.alerting.burn_rate_rules:
+            ev.burn_rate(state, rule.long_window_s, now)
+            ev.burn_rate(state, rule.short_window_s, now)
+        ev.budget(state, slo_.windows[0], now)
+    return time.perf_counter() - begin
+
+
+def main() -> None:
+    out: dict = {}
+    month = month_state()
+    out["state_bytes_month"] = len(state_to_bytes(month))
+    busy = busy_state()
+    busy_bytes = state_to_bytes(busy)
+    out["state_bytes_busy"] = len(busy_bytes)
+    out["state_bytes_latency_percentile_month"] = len(state_to_bytes(month_state(SliKind.LATENCY_PERCENTILE)))
+    del month
+    gc.collect()
+    before = rss_kib()
+    begin = time.perf_counter()
+    states = [state_from_bytes(busy_bytes, busy.slo) for _ in range(N_SLOS)]
+    out["restore_10k_s"] = round(time.perf_counter() - begin, 3)
+    gc.collect()
+    after = rss_kib()
+    out["rss_before_mib"] = round(before / 1024, 1)
+    out["rss_10k_mib"] = round(after / 1024, 1)
+    out["rss_per_slo_kib"] = round((after - before) / N_SLOS, 2)
+    now = START + 31 * DAY
+    evaluate_all(states[:200], now)  # warm caches
+    runs = [evaluate_all(states, now) for _ in range(3)]
+    out["evaluate_10k_ms"] = round(min(runs) * 1000, 1)
+    out["evaluate_10k_runs_ms"] = [round(r * 1000, 1) for r in runs]
+    out["rules_per_slo"] = len(busy.slo.alerting.burn_rate_rules)
+    out["engine"] = engine_figure(states, now)
+    print(orjson.dumps(out).decode())
+
+
+def engine_figure(states: list[SloState], now: float) -> dict:
+    try:
+        from slawatch.engine import Engine  # noqa: F401
+    except ImportError as exc:
+        return {"available": False, "reason": f"slawatch.engine.Engine not importable ({exc})"}
+    return {"available": False, "reason": "slawatch.engine.Engine exists; its evaluation is not wired in this bench yet"}
+
+
+if __name__ == "__main__":
+    main()
