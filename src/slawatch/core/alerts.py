@@ -21,8 +21,9 @@ Semantics (LifecycleConfig holds the knobs):
   same severity, a higher budget threshold) inhibits the others. An inhibited alert is recorded
   (status, gauges) but not notified: no firing record while inhibited, no updates; if it was
   notified before being inhibited, its resolution is still sent. An alert only notified after its
-  inhibitor resolves fires then, with its own onset and id.
-- Updates while firing: at most every `update_interval_s` of wall time, and only on a material
+  inhibitor resolves fires then, with its own onset and id - if its condition still holds; one
+  already clearing resolves silently (nobody should be paged for what is over).
+- Updates while firing: at most every `update_interval_s` (default 5 min) of wall time, and only on a material
   change (budget remaining moved by >= `material_change`, or the severity changed).
 - Never resolved before fired: a resolution is sent only for an alert whose firing was sent.
 """
@@ -42,7 +43,7 @@ NO_HOLD_TYPES = frozenset({SLA_BREACH, NO_DATA})
 class LifecycleConfig:
     min_hold_s: float = 60.0
     hold_short_windows: float = 1.0
-    update_interval_s: float = 60.0
+    update_interval_s: float = 300.0
     material_change: float = 0.01
 
     def hold_s(self, condition: Condition) -> float:
@@ -143,7 +144,8 @@ class AlertBook:
                 continue
             kind = None
             if not a.notified:
-                kind = FIRING
+                if a.clear_since is None:  # never page for a condition already clearing
+                    kind = FIRING
             elif wall_now - (a.last_sent_wall or 0.0) >= self.config.update_interval_s and self._material(a):
                 kind = UPDATE
             if kind is not None:
