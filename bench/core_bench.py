@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/core_bench.py   (plain Python, time.perf_counter_ns;
 Prints ns per event update (availability, latency threshold, latency percentile with sketches,
 with and without offset bookkeeping, a calendar month in Asia/Kolkata), us per window query
 (including 1-minute timeslices over 30 days, served from hourly verdicts), and snapshot sizes and
-snapshot/restore times of full 30-day SLOs. The figures in docs/engine.md come from this script.
+snapshot/restore times of full 30-day SLOs (a busy percentile SLO built by
+tests/core/core_strategies.busy_percentile_state). The figures in docs/engine.md come from this script.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))  # the busy-state builder
+
+from core_strategies import busy_percentile_state  # noqa: E402
 
 from slawatch.core import evaluate as ev  # noqa: E402
 from slawatch.core.alert_windows import default_rules  # noqa: E402
@@ -148,7 +152,17 @@ def main() -> None:
         busy_sliced.ring.add(START + minute * 60, 0, 60_000)
         busy_sliced.ring.add(START + minute * 60, 1, 60 * (minute % 7 == 0))
     print(f"  30-day 1-min timeslice, 1,000/s  {len(state_to_bytes(busy_sliced)):8,d} bytes")
-    print(f"  30-day latency percentile SLO    {len(state_to_bytes(percentile)):8,d} bytes")
+    print(f"  30-day latency percentile SLO    {len(state_to_bytes(percentile)):8,d} bytes  (thin month)")
+    for sigma in (0.6, 1.1):  # 50 events/s for 31 days; sigma 0.6 spans ~3 decades, 1.1 ~5
+        busy_percentile = busy_percentile_state(events_per_s=50, sigma=sigma)
+        busy_bytes = state_to_bytes(busy_percentile)
+        print(f"  30-day p99, 50/s, sigma {sigma}       {len(busy_bytes):8,d} bytes")
+        print(f"    snapshot / restore             {time_call(lambda: state_to_bytes(busy_percentile), 10):8.0f} / "
+              f"{time_call(lambda: state_from_bytes(busy_bytes, busy_percentile.slo), 10):.0f} us")
+        now = busy_percentile.watermark
+        for window_s in (300, 3600, DAY, 30 * DAY):
+            cost = time_call(lambda: ev.percentile(busy_percentile, window_s, now), 20)
+            print(f"    p99 over {window_s:>8d} s        {cost:8.0f} us")
 
 
 if __name__ == "__main__":

@@ -166,3 +166,54 @@ def brute_calendar(state, counted, window, now: float) -> tuple[float, int]:
     if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
         return ratio_sum, count
     return good_slices, count
+
+
+def busy_percentile_state(events_per_s: int = 50, days: int = 31, median_ms: float = 100.0, sigma: float = 0.6):
+    """A 30-day p99 <= 800 ms SLO (1-minute slices) after `days` of `events_per_s` log-normal latencies.
+
+    With sigma 0.6 the latencies of a month span ~3 decades (3 ms to 3 s). Bulk-loaded, since 134 M
+    single events would take minutes: per bucket the count of every sketch bin is drawn from a
+    Poisson law around its expected value (what independent events give), and added with one
+    weighted call per bin, per minute for the last 3 hours (what the minute and 10-minute tiers
+    keep) and per hour before (merging is exact, so the state is the same as event by event).
+    The counts get good / bad per 10 s from the same law."""
+    import math
+    import random
+
+    from slawatch.core.model import SliKind
+    from slawatch.core.sketch import GAMMA, bin_index, bin_value
+    from slawatch.core.slo_state import SloState
+
+    rng = random.Random(20260101)
+    mu, log_gamma = math.log(median_ms), math.log(GAMMA)
+
+    def poisson(lam: float) -> int:
+        if lam < 30:
+            limit, k, p = math.exp(-lam), 0, rng.random()
+            while p > limit:
+                k, p = k + 1, p * rng.random()
+            return k
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+
+    def cdf(index: int) -> float:  # P(latency <= gamma^index)
+        return 0.5 * (1.0 + math.erf((index * log_gamma - mu) / (sigma * math.sqrt(2.0))))
+
+    low, high = bin_index(math.exp(mu - 7 * sigma)), bin_index(math.exp(mu + 7 * sigma))
+    shape = [(bin_value(i), cdf(i) - cdf(i - 1)) for i in range(low, high + 1)]
+    state = SloState(make_slo(kind=SliKind.LATENCY_PERCENTILE, threshold_ms=800.0), max_future_s=math.inf)
+    p_bad = 1.0 - cdf(bin_index(800.0))
+    end = BASE_TS + days * 86400
+    for t in range(int(BASE_TS), int(end), 10):
+        bad = poisson(10 * events_per_s * p_bad)
+        state.ring.add(t, 0, 10 * events_per_s - bad)
+        state.ring.add(t, 1, bad)
+    t, recent = BASE_TS, end - 3 * 3600
+    while t < end:
+        step = 60 if t >= recent else 3600
+        for value, p in shape:
+            count = poisson(step * events_per_s * p)
+            if count:
+                state.sketches.add(t, value, count)
+        t += step
+    state.watermark = end - 1
+    return state

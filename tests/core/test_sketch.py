@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slawatch.core.sketch import RELATIVE_ACCURACY, LatencySketch
+from slawatch.core.ring import Level
+from slawatch.core.sketch import RELATIVE_ACCURACY, LatencySketch, SketchRing, plan_sketch_levels
 
 latencies = st.one_of(
     st.just(0.0),
@@ -117,3 +118,66 @@ def test_infinity_has_a_bin_above_every_latency_and_reads_back_as_infinity():
 def test_nan_is_refused_as_not_a_latency():
     with pytest.raises(ValueError, match="non-negative"):
         LatencySketch().add(math.nan)
+
+
+# The tiered sketch ring: every latency stored once, every retained bucket of every tier whole.
+
+TIERS = (Level(60, 5), Level(600, 4), Level(3600, 5))
+ring_events = st.lists(
+    st.tuples(st.floats(min_value=0, max_value=8 * 3600), st.sampled_from([0.0, 3.0, 40.0, 700.0, math.inf])),
+    max_size=150,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ring_events, st.integers(0, 2), st.integers(-40, 10), st.integers(0, 40))
+def test_a_tier_bucket_merges_exactly_the_events_it_holds_wherever_they_are_stored(events, level, back, length):
+    ring = SketchRing(TIERS)
+    for ts, latency in events:
+        ring.add(ts, latency)
+    if not events:
+        return
+    r, capacity = TIERS[level].resolution_s, TIERS[level].capacity
+    head = int(max(ts for ts, _ in events) // TIERS[0].resolution_s) * TIERS[0].resolution_s // r
+    first = head + back
+    last = first + length
+    expected = sketch_of(
+        [v for ts, v in events if first <= int(ts // r) <= last and int(ts // r) > head - capacity]
+    )
+    assert ring.merged(level, first, last) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(ring_events)
+def test_each_latency_is_stored_once_until_it_leaves_the_coarsest_tier(events):
+    ring = SketchRing(TIERS)
+    for ts, latency in events:
+        ring.add(ts, latency)
+    stored = sum(sketch.count for level in range(len(TIERS)) for _, sketch in ring.stored(level))
+    if not events:
+        assert stored == 0
+        return
+    coarsest = TIERS[-1]
+    head = int(max(ts for ts, _ in events) // 60) * 60 // coarsest.resolution_s
+    assert stored == sum(int(ts // coarsest.resolution_s) > head - coarsest.capacity for ts, _ in events)
+
+
+def test_the_default_30_day_slo_keeps_minutes_for_half_an_hour_and_days_for_the_month():
+    spans = (300, 1800, 3600, 7200, 21600, 86400, 3 * 86400, 30 * 86400)
+    assert plan_sketch_levels(spans) == (
+        Level(60, 32), Level(600, 14), Level(3600, 26), Level(21600, 14), Level(86400, 32)
+    )
+
+
+def test_tiers_that_do_not_nest_are_refused():
+    with pytest.raises(ValueError, match="reach further back"):
+        SketchRing((Level(60, 100), Level(600, 3)))
+    with pytest.raises(ValueError, match="multiple"):
+        SketchRing((Level(60, 5), Level(90, 100)))
+
+
+def test_corrupt_sketch_bytes_are_refused():
+    data = bytearray(sketch_of([1.0, 2.0]).to_bytes())
+    data[-1] = 0x7F  # the last count step now takes the count below zero
+    with pytest.raises(ValueError, match="corrupt"):
+        LatencySketch.from_bytes(bytes(data))

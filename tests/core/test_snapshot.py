@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from core_strategies import BASE_TS, make_slo
+from core_strategies import BASE_TS, busy_percentile_state, make_slo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,7 +163,7 @@ def test_a_busy_30_day_one_minute_timeslice_slo_snapshots_under_64_kib_and_round
 def test_an_unknown_format_version_is_refused_with_a_clear_error():
     data = bytearray(state_to_bytes(SloState(SLOS[0])))
     data[3] = 9
-    with pytest.raises(ValueError, match="format 9 is unknown; this build reads format 2"):
+    with pytest.raises(ValueError, match="format 9 is unknown; this build reads format 3"):
         state_from_bytes(bytes(data), SLOS[0])
 
 
@@ -195,3 +195,16 @@ def test_an_empty_state_round_trips_with_no_watermark():
     restored = state_from_bytes(state_to_bytes(SloState(SLOS[1])), SLOS[1])
     assert restored.watermark == -math.inf
     assert ev.sli(restored, 300, BASE_TS) is None
+
+
+def test_a_busy_30_day_percentile_slo_snapshots_within_64_kib_and_round_trips():
+    state = busy_percentile_state(events_per_s=50, sigma=0.6)  # a month of 3 ms .. 3 s latencies at 50/s
+    data = state_to_bytes(state)
+    assert len(data) <= 64 * 1024
+    restored = state_from_bytes(data, state.slo)
+    assert state_to_bytes(restored) == data
+    now = state.watermark
+    for window_s in (300.0, 3600.0, 86400.0, 3 * 86400.0, 30 * 86400.0):
+        assert ev.percentile(restored, window_s, now) == ev.percentile(state, window_s, now)
+    month = state.sketches.merged(4, 0, 2**40)
+    assert month.count >= 29 * 86400 * 50 * 0.99  # the days the month window holds are all there

@@ -318,10 +318,11 @@ def plan_levels(
     spans_s: tuple[float, ...] | list[float],
     pinned: dict[int, float] | None = None,
     resolutions: tuple[int, ...] = RESOLUTIONS_S,
+    min_buckets: int = MIN_BUCKETS_PER_WINDOW,
 ) -> tuple[Level, ...]:
     """The smallest set of levels that serves every span (seconds) with enough buckets.
 
-    Each span goes to the COARSEST resolution that still gives it MIN_BUCKETS_PER_WINDOW buckets
+    Each span goes to the COARSEST resolution that still gives it `min_buckets` buckets
     (the finest if none does), and each level keeps as many buckets as its longest span needs plus
     SLACK_BUCKETS. For the default 30-day SLO this means 10 s for the 5 m and 30 m alert windows,
     1 min up to the 1 d window and 1 h for the 3 d window and the 30 days: about 2,350 buckets,
@@ -332,7 +333,7 @@ def plan_levels(
     for span in spans_s:
         chosen = resolutions[0]
         for resolution in resolutions:
-            if span / resolution >= MIN_BUCKETS_PER_WINDOW:
+            if span / resolution >= min_buckets:
                 chosen = resolution
         needed[chosen] = max(needed.get(chosen, 0), math.ceil(span / chosen))
     for resolution, span in (pinned or {}).items():

@@ -45,7 +45,7 @@ from enum import IntEnum
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, Slo, SliKind
 from slawatch.core.ring import BAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
-from slawatch.core.sketch import SketchRing
+from slawatch.core.sketch import SketchRing, plan_sketch_levels
 
 DEFAULT_MAX_FUTURE_S = 300.0
 DEFAULT_PERCENTILE_SLICE_S = 60  # a latency-percentile SLO judges slices; this one if none is given
@@ -125,7 +125,8 @@ def plan_for(slo: Slo) -> Plan:
 
     Timeslice SLOs keep counts at the slice length only for the last SLICE_LATENESS_S (or longer if
     an alert window needs it); older slices live on as verdicts per ROLLUP_RESOLUTION_S bucket.
-    Sketch levels leave out the slice level: percentiles over long windows merge hourly sketches."""
+    Sketch tiers are planned apart (`sketch.plan_sketch_levels`): 1 min for the last half hour up to
+    1 d for the month, each latency stored once."""
     spans = [compliance_span_s(w) for w in slo.windows]
     for rule in slo.alerting.burn_rate_rules:
         spans += [rule.long_window_s, rule.short_window_s]
@@ -137,7 +138,7 @@ def plan_for(slo: Slo) -> Plan:
     elif has_calendar and CALENDAR_EDGE_RESOLUTION_S % plan_levels(spans)[0].resolution_s:
         pinned[CALENDAR_EDGE_RESOLUTION_S] = 3600  # a fine level whose buckets never straddle an edge
     levels = plan_levels(spans, pinned or None)
-    sketch_levels = plan_levels(spans) if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
+    sketch_levels = plan_sketch_levels(spans) if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
     fine = rollup = None
     if slice_s:
         fine = next(i for i, lv in enumerate(levels) if lv.resolution_s == slice_s)

@@ -11,15 +11,19 @@ levels 10 s x 182, 1 min x 1,442, 1 h x 722): 7.7 KiB for a month of a thin stre
 worst (every column in uint64): always under the 64 KiB bound (tests/core/test_snapshot.py checks
 both ends). Snapshot ~0.33 ms, restore ~0.27 ms. A 1-minute-timeslice SLO over 30 days keeps its
 1-minute counts only for the open slices and the closed ones as hourly verdicts (format 2): see
-docs/engine.md for the measured sizes (format 1 kept all 43,200 minutes: ~130 KiB).
+docs/engine.md for the measured sizes (format 1 kept all 43,200 minutes: ~130 KiB). A 30-day p99
+SLO at 50 events/s is ~45 KiB (format 3; format 2 kept a sketch per bucket of every level: ~1.5 MiB):
+its sketches are tiered (`sketch.SketchRing`), varint-coded and zlib-packed; ~7 ms to snapshot.
 
 Layout (little-endian): b"SWS" + format version (u8) + kind (u8: 1 single, 2 grouped), then
 - single: number of levels, each (resolution u32, capacity u32) - the restore target must have the
   same plan; watermark f64; counters late, too_old, too_far_ahead, duplicates, not_counted, invalid (u64);
   offsets (count u32, then partition i32 / offset i64, sorted); per level: head i64 and, unless the
   level is empty, three columns (good, bad, excluded per bucket, oldest first), each a typecode
-  byte then `capacity` values; then sketches: count of levels (0 = none), per level head i64, number
-  of non-empty buckets u32, each (head - bucket) u32 + a LatencySketch in its own format.
+  byte then `capacity` values; then sketches: count of tiers (0 = none), each (resolution u32,
+  capacity u32) - again the plan must match; the u32 length of one zlib block holding the finest
+  tier's head i64 and, per tier, a varint count of the sketches it stores, each a varint
+  (tier head - bucket) + a LatencySketch in its own format (2); then the slice rollup and periods.
 - grouped: offsets and counters duplicates, overflowed (u64), number of groups u32, each group name
   (u16 length + UTF-8) + the u32 length of its single-state snapshot + that snapshot.
 """
@@ -27,16 +31,25 @@ Layout (little-endian): b"SWS" + format version (u8) + kind (u8: 1 single, 2 gro
 from __future__ import annotations
 
 import struct
+import zlib
 from array import array
 from collections.abc import Callable
 
 from slawatch.core.model import Slo
 from slawatch.core.ring import EMPTY_HEAD
-from slawatch.core.sketch import LatencySketch, from_little_endian, little_endian, narrowest_unsigned
+from slawatch.core.sketch import (
+    LatencySketch,
+    SketchRing,
+    from_little_endian,
+    get_varint,
+    little_endian,
+    narrowest_unsigned,
+    put_varint,
+)
 from slawatch.core.slo_state import GroupedSloState, SloState
 
 MAGIC = b"SWS"
-FORMAT_VERSION = 2  # 2: invalid counter, slice rollup and calendar period totals
+FORMAT_VERSION = 3  # 3: tiered, varint-coded, zlib-packed latency sketches; 2: invalid counter, slice rollup, periods
 KIND_SINGLE, KIND_GROUPED = 1, 2
 _COUNTERS = ("late", "too_old", "too_far_ahead", "duplicates", "not_counted", "invalid")
 _PERIOD = struct.Struct("<q5Qd")  # period index, good, bad, excluded, good slices, slices, ratio sum
@@ -109,14 +122,7 @@ def _single_body(state: SloState) -> bytes:
         parts.append(struct.pack("<q", head))
         if head != EMPTY_HEAD:
             parts += [_column(column) for column in columns]
-    sketches = state.sketches
-    parts.append(struct.pack("<B", 0 if sketches is None else len(sketches.levels)))
-    for index, level in enumerate(sketches.levels if sketches is not None else ()):
-        head = sketches.head(index)
-        head = EMPTY_HEAD if head is None else head
-        filled = [(b, s) for b in range(head - level.capacity + 1, head + 1) if (s := sketches.bucket_sketch(index, b))]
-        parts.append(struct.pack("<qI", head, len(filled)))
-        parts += [struct.pack("<I", head - bucket) + sketch.to_bytes() for bucket, sketch in filled]
+    parts.append(_sketch_section(state.sketches))
     finalizer = state.finalizer
     if finalizer is not None:
         if finalizer.rollup is not None:
@@ -157,17 +163,7 @@ def _read_single(reader: _Reader, state: SloState) -> SloState:
         if head != EMPTY_HEAD:
             columns = tuple(_read_column(reader, level.capacity) for _ in range(3))
         state.ring.import_level(index, head, columns)
-    (n_sketch_levels,) = reader.take("B")
-    if n_sketch_levels != (0 if state.sketches is None else len(state.sketches.levels)):
-        raise ValueError("snapshot sketch levels differ from the SLO's plan")
-    for index in range(n_sketch_levels):
-        head, filled = reader.take("qI")
-        state.sketches.set_head(index, head)
-        for _ in range(filled):
-            (back,) = reader.take("I")
-            sketch, used = LatencySketch.read(reader.view[reader.at :])
-            reader.at += used
-            state.sketches.put(index, head - back, sketch)
+    _read_sketch_section(reader, state.sketches)
     finalizer = state.finalizer
     if finalizer is not None:
         rollup = finalizer.rollup
@@ -185,6 +181,52 @@ def _read_single(reader: _Reader, state: SloState) -> SloState:
                 index, *totals = _PERIOD.unpack(reader.raw(_PERIOD.size))
                 by_index[index] = totals
     return state
+
+
+def _sketch_section(sketches: SketchRing | None) -> bytes:
+    """Tier plan, then one zlib block: the finest head and, per tier, the sketches it stores."""
+    if sketches is None:
+        return struct.pack("<B", 0)
+    parts = [struct.pack("<B", len(sketches.levels))]
+    parts += [struct.pack("<II", lv.resolution_s, lv.capacity) for lv in sketches.levels]
+    head = sketches.head(0)
+    body = bytearray(struct.pack("<q", EMPTY_HEAD if head is None else head))
+    for index in range(len(sketches.levels)):
+        stored, top = sketches.stored(index), sketches.head(index)
+        put_varint(body, len(stored))
+        for bucket, sketch in stored:
+            put_varint(body, top - bucket)
+            body += sketch.to_bytes()
+    packed = zlib.compress(bytes(body), 6)
+    return b"".join(parts) + struct.pack("<I", len(packed)) + packed
+
+
+def _read_sketch_section(reader: _Reader, sketches: SketchRing | None) -> None:
+    (n_levels,) = reader.take("B")
+    stored = [reader.take("II") for _ in range(n_levels)]
+    planned = [(lv.resolution_s, lv.capacity) for lv in sketches.levels] if sketches is not None else []
+    if stored != planned:
+        raise ValueError(f"snapshot sketch levels {stored} differ from the SLO's plan {planned}; the SLO's windows changed")
+    if sketches is None:
+        return
+    (size,) = reader.take("I")
+    try:
+        body = zlib.decompress(reader.raw(size))
+    except zlib.error as error:
+        raise ValueError(f"corrupt latency sketches in SLO state snapshot: {error}") from None
+    (head,) = struct.unpack_from("<q", body)
+    sketches.set_head(0, head)
+    at = 8
+    for index in range(n_levels):
+        top = sketches.head(index)
+        count, at = get_varint(body, at)
+        for _ in range(count):
+            back, at = get_varint(body, at)
+            sketch, used = LatencySketch.read(memoryview(body)[at:])
+            at += used
+            sketches.put(index, top - back, sketch)
+    if at != len(body):
+        raise ValueError(f"{len(body) - at} stray bytes after the latency sketches of an SLO state snapshot")
 
 
 def _read_column(reader: _Reader, capacity: int) -> list[int]:
