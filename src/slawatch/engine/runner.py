@@ -130,7 +130,7 @@ class Engine:
                 if ts >= rt.decided + step:
                     instant = math.floor(ts / step) * step
                     if rt.watermark == _NEG_INF:
-                        rt.decided = instant - step  # nothing counted yet: the first decision comes after
+                        rt.decided = instant  # nothing counted yet: the first decision is the next edge
                     elif ts <= max(wall_now, rt.watermark) + ahead:
                         rt.decide(instant, wall_now)
                 group = group_key(slo, event)
@@ -167,19 +167,14 @@ class Engine:
             condition = policies.no_data(rt.slo, wall_now, rt.last_received_wall)
             if condition is not None:
                 notices = rt.book.step(None, [condition], wall_now, wall_now, frozenset({policies.NO_DATA}))
-                rt.pending.extend((n, wall_now) for n in notices)
+                rt.pending.extend((n, wall_now, None) for n in notices)
             out += self._records(rt)
         return out
 
     def _records(self, rt: SloRuntime) -> list[AlertRecord]:
         out = []
         service = self._services.get(rt.slo.service)
-        for notice, wall in rt.take_pending():
-            contributors = None
-            if notice.condition.type != policies.NO_DATA:
-                found = rt.contributors.get(notice.group)
-                if found is not None:
-                    contributors = found.top(notice.ends_at or rt.decided, rt.horizon)
+        for notice, wall, contributors in rt.take_pending():
             out.append(alert_record(rt.slo, service, notice, wall, self.source, contributors))
         return out
 

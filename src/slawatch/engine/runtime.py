@@ -53,7 +53,7 @@ class SloRuntime:
         self.watermark = _NEG_INF  # highest accepted event time over all groups
         self.decided = _NEG_INF  # the last decision instant
         self.last_received_wall: float | None = None
-        self.pending: list[tuple[Notice, float]] = []  # notices with the wall time they were made at
+        self.pending: list[tuple[Notice, float, dict | None]] = []  # (notice, wall time, contributors)
 
     def groups(self) -> list[tuple[str | None, SloState]]:
         if self.grouped:
@@ -74,10 +74,13 @@ class SloRuntime:
         for group, state in self.groups():
             notices = self.book.step(group, policies.conditions(state, now), now, wall_now,
                                      policies.EVENT_TIME_TYPES)
-            self.pending.extend((n, wall_now) for n in notices)
+            if notices:
+                found = self.contributors.get(group)
+                top = found.top(now, self.horizon) if found is not None else None
+                self.pending.extend((n, wall_now, top) for n in notices)
         self.decided = now
 
-    def take_pending(self) -> list[tuple[Notice, float]]:
+    def take_pending(self) -> list[tuple[Notice, float, dict | None]]:
         out, self.pending = self.pending, []
         return out
 
