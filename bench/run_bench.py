@@ -9,7 +9,7 @@
 (c100) the same with 100 events per record
 (d)   page-detection latency, produce -> alert on sla.warnings (when the worker emits alerts)
 (e)   snapshot bytes of a 30-day SLO; RSS with 10,000 SLO states     (bench/state_bench.py)
-(f)   time to evaluate 10,000 SLOs                                     (bench/state_bench.py)
+(f)   time to evaluate 10,000 SLOs: core.evaluate, and Engine.evaluate  (bench/state_bench.py)
 plus the engine micro-benchmark (bench/core_bench.py). Every measurement gets a FRESH embedded
 broker: the worker's topic, consumer group and changelog names are fixed, so a second worker run on
 the same broker would inherit committed offsets and ledger offsets (and skip or de-duplicate the
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="about a quarter of the records (a smoke run)")
-    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,core", help="comma-separated subset")
+    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,engine,core", help="comma-separated subset")
     parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c100)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, catalogues)")
     args = parser.parse_args(argv)
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the finally below cleans up
 
     started = time.perf_counter()
+    args.out.resolve().parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="slawatch-bench-"))
     children = harness.Children()
     results: dict = {}
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             ("d", lambda: on_broker(children, work, "d", [], lambda addr: bench_worker.run_detection(
                 children, addr, latency_catalog, latency_services, work))()),
             ("ef", lambda: subprocess_json([sys.executable, str(BENCH / "state_bench.py")])),
+            ("engine", lambda: subprocess_json([sys.executable, str(BENCH / "state_bench.py"), "--engine"])),
             ("core", lambda: {"lines": core_lines()}),
         ]
         for key, fn in plan:
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             import profile_worker
 
-            measure(results, "profile", lambda: profile_worker.profile_c100(children, work, catalog, batches))
+            out_dir = args.out.resolve().parent
+            measure(results, "profile", lambda: profile_worker.profile_c100(children, work, catalog, batches, out_dir))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping every broker and worker", file=sys.stderr)
         return 130
