@@ -1,7 +1,8 @@
 """Gauge samples for a scrape-time collector: (metric name, labels, value), names from conventions.
 
 Computed at each group's own watermark (event time), never stored: a scrape reads live state. A
-value without data (no SLI, no burn) is left out rather than exported as NaN or 0. Grouped SLOs add
+value without data (no SLI, no burn) is left out rather than exported as NaN or 0; time to
+exhaustion is +Inf while the budget has data but nothing burns it. Grouped SLOs add
 a `group` label ("customer=acme"), bounded by the SLO's max_groups.
 """
 
@@ -39,8 +40,9 @@ def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
                     att = ev.attainment(state, window, now)
                     yield cv.METRIC_SLI_RATIO, {**base, "window": window.name}, att.sli
                     yield cv.METRIC_BUDGET_REMAINING_RATIO, {**base, "period": window.name}, status.remaining
-                if index == 0 and status.exhausted_in_s is not None:
-                    yield cv.METRIC_TIME_TO_EXHAUSTION, dict(base), status.exhausted_in_s
+                if index == 0 and status.remaining is not None:  # +Inf: not burning, never runs out
+                    exhausted = status.exhausted_in_s
+                    yield cv.METRIC_TIME_TO_EXHAUSTION, dict(base), math.inf if exhausted is None else exhausted
         for rule in slo.alerting.burn_rate_rules:
             alert = firing.pop((group, rule.name), None)
             yield cv.METRIC_ALERT_FIRING, {**base, "rule": rule.name, "severity": rule.severity.value}, float(alert is not None)
