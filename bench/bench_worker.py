@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from harness import Children, http_get, metric_sums, produce, rss_kib
+from harness import Children, cpu_seconds, http_get, metric_sums, produce, rss_kib
 from slawatch.broker.embedded import free_port
 from slawatch.ingest.router import home_partition
 
@@ -51,7 +51,8 @@ def run_throughput(children: Children, address: str, catalog: Path, work: Path, 
                           work / f"worker-{label}.log")
     try:
         ready_s = wait_ready(proc, url)
-        first = None  # (perf_counter, events) at the first poll showing a counted event
+        first = None  # (perf_counter, events, worker CPU s) at the first poll showing a counted event
+        cpu_end = None
         sums: dict[str, float] = {}
         peak_rss = 0
         while time.perf_counter() - spawn < timeout_s:
@@ -61,8 +62,9 @@ def run_throughput(children: Children, address: str, catalog: Path, work: Path, 
                 sums = metric_sums(body)
                 counted = sums.get("slawatch_events_total", 0.0)
                 if first is None and counted > 0:
-                    first = (now, counted)
+                    first = (now, counted, cpu_seconds(proc.pid))
                 if counted >= total_events:
+                    cpu_end = cpu_seconds(proc.pid)
                     peak_rss = max(peak_rss, rss_kib(proc.pid) or 0)
                     break
             peak_rss = max(peak_rss, rss_kib(proc.pid) or 0)
@@ -85,6 +87,8 @@ def run_throughput(children: Children, address: str, catalog: Path, work: Path, 
             "rerouted": sums.get("slawatch_events_rerouted_total", 0.0),
             "duplicates": sums.get("slawatch_events_duplicate_total", 0.0),
             "worker_peak_rss_mib": round(peak_rss / 1024, 1),
+            # CPU seconds the worker used per wall second of the timed interval (1.0 = one core busy)
+            "worker_cpu_share": None if None in (first[2], cpu_end) or not seconds else round((cpu_end - first[2]) / seconds, 2),
         }
     finally:
         children.stop(proc)

@@ -196,6 +196,15 @@ def metric_sums(body: bytes) -> dict[str, float]:
     return sums
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (all its threads), from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

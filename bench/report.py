@@ -79,7 +79,7 @@ def table(doc: dict) -> str:
         if key == "a100":
             extra = f"({_rate(r[key]['events_per_s'])} events/s)"
         elif key in ("c1", "c100"):
-            extra = f"(ready {r[key]['ready_s']:.1f} s, {r[key]['seconds']:.2f} s timed, RSS {r[key]['worker_peak_rss_mib']} MiB)"
+            extra = f"(ready {r[key]['ready_s']:.1f} s, {r[key]['seconds']:.2f} s timed, CPU {r[key].get('worker_cpu_share')}, RSS {r[key]['worker_peak_rss_mib']} MiB)"
         elif key == "b2":
             extra = f"({_rate(r[key]['records_per_s'])} records/s)"
         lines.append(_row(label, f"{_rate(r[key][field])} {unit}", extra))
