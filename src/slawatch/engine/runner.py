@@ -42,6 +42,9 @@ _MESSAGES = {
     Outcome.INVALID: "latency_ms must be a finite number >= 0 for a latency SLI ({slo})",
 }
 _GOOD, _BAD, _NEG_INF = Outcome.GOOD, Outcome.BAD, -math.inf
+_FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes (an int
+# comparison; Outcome.refused is a property call per event on the hot path)
+assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
 
 
 class Engine:
@@ -135,7 +138,7 @@ class Engine:
                         rt.decide(instant, wall_now)
                 group = group_key(slo, event)
                 outcome = rt.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
-                if outcome.refused:
+                if outcome >= _FIRST_REFUSED:
                     if refusal is None:
                         refusal = (event, _REASONS[outcome], _MESSAGES[outcome].format(slo=name, ahead=ahead))
                     continue
