@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SIZES["quick" if args.quick else "full"]
     only = set(args.only.split(","))
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the finally below cleans up
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored (&)
 
     started = time.perf_counter()
     args.out.resolve().parent.mkdir(parents=True, exist_ok=True)
