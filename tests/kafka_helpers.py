@@ -95,8 +95,9 @@ class WorkerProcess:
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics().get((name, tuple(sorted(labels.items()))), 0.0)
 
-    def ledger(self) -> dict:
-        status, body = http_get(f"{self.url}/debug/ledger")
+    def state(self) -> dict:
+        """Per SLO: checkpoint digest and size, and good/total/excluded over the last day."""
+        status, body = http_get(f"{self.url}/debug/state")
         assert status == 200
         return orjson.loads(body)
 

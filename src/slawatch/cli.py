@@ -115,12 +115,12 @@ def cmd_worker(args, settings: Settings) -> int:
     from slawatch.topics import apply_topics, load_specs
 
     _require_broker(settings)
-    known = _known_services(settings)
+    catalog = _load_catalog(settings)
     report = apply_topics(load_specs(settings.topics_dir), settings.bootstrap_servers, settings.security.kafka_python_kwargs())
     for line in report.lines():
         log.info("topics: %s", line)
     partitions = _partition_count(settings, TOPIC_EVENTS)
-    worker = create_app(settings, known, partitions)
+    worker = create_app(settings, catalog, partitions)
     log.info("worker starting", extra={"broker": settings.broker, "partitions": partitions,
                                        "metrics": f"http://{settings.web_host}:{settings.web_port}/metrics"})
     FaustWorker(worker.app, loglevel=settings.log_level, redirect_stdouts=False,
@@ -216,14 +216,15 @@ def cmd_catalog_validate(args, settings: Settings) -> int:
     return run_validate(args.paths)
 
 
-def _known_services(settings: Settings) -> frozenset[str]:
-    if not settings.catalog_paths:
-        log.warning("no catalogue given (--catalog): every service is counted as unknown")
-        return frozenset()
+def _load_catalog(settings: Settings):
     from slawatch.catalog import CatalogError, load_catalog
+    from slawatch.core.model import Catalog
 
+    if not settings.catalog_paths:
+        log.warning("no catalogue given (--catalog): no SLO is evaluated and every service is counted as unknown")
+        return Catalog((), ())
     try:
-        return load_catalog(settings.catalog_paths).service_names
+        return load_catalog(settings.catalog_paths)
     except CatalogError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -310,7 +311,8 @@ slawatch is running  (Ctrl-C stops everything)
   topics     {len(report.created)} created, {len(report.unchanged)} already there, {len(report.drift)} drifted
   catalogue  {', '.join(catalog) or '(none)'}
   metrics    {web}/metrics      health  {web}/healthz
+  alerts     .venv/bin/slawatch alerts tail --from-beginning --broker {settings.broker}
+  status     .venv/bin/slawatch status --broker {settings.broker}
   follow     .venv/bin/slawatch tail {TOPIC_DEADLETTER} --broker {settings.broker}
-             .venv/bin/slawatch tail {TOPIC_EVENTS} --broker {settings.broker}
   watch      watch -n2 "curl -s {web}/metrics | grep ^slawatch_events"
 """, flush=True)

@@ -59,3 +59,12 @@ ALERT_SCHEMA_VERSION = 1
 CE_SPECVERSION = "1.0"
 CE_TYPE_PREFIX = "dev.slawatch.alert"  # ce_type = <prefix>.<alert type>.<status>
 CE_SOURCE_DEFAULT = "/slawatch"
+
+GAUGE_HELP = {
+    METRIC_SLI_RATIO: "Good / total events (or slices) over an alert window, at the SLO's watermark",
+    METRIC_BURN_RATE: "Error-budget burn rate over an alert window: (1 - SLI) / (1 - objective)",
+    METRIC_OBJECTIVE_RATIO: "The SLO's objective as a ratio, e.g. 0.999",
+    METRIC_BUDGET_REMAINING_RATIO: "Error budget left in a compliance period (1 = untouched, <= 0 = exhausted)",
+    METRIC_TIME_TO_EXHAUSTION: "Seconds until the primary window's budget runs out at the current burn (+Inf: not burning)",
+    METRIC_ALERT_FIRING: "1 while an alert rule fires for the SLO (inhibited alerts included)",
+}

@@ -68,11 +68,11 @@ def payments_event(ts: float, globex_errors: float, rng: random.Random) -> dict:
 
 
 def backfill_search(producer, now: float, rng: random.Random, hours: float = 24.0, per_s: float = 2.0) -> int:
-    """A day of steady search history, oldest first, in batches of 500 events per record."""
+    """A day of error-free search history, oldest first, in batches of 500 events per record."""
     step, start, sent, batch = 1.0 / per_s, now - hours * 3600, 0, []
     t = start
     while t < now - 1:
-        batch.append(search_event(t, 0.001, rng))
+        batch.append(search_event(t, 0.0, rng))  # a clean day: the story's incidents stand out
         t += step
         if len(batch) == 500:
             producer.send(TOPIC_EVENTS, key=b"search", value=orjson.dumps(batch))

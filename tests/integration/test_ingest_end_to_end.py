@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from kafka_helpers import consume_all, event, send_all, wait_for
+from slawatch.ingest.router import home_partition
 
 pytestmark = pytest.mark.integration
 
@@ -90,12 +91,15 @@ def test_a_bad_event_in_a_batch_is_dead_lettered_alone_and_its_neighbours_are_co
 
 def test_an_unkeyed_record_is_still_counted_for_its_service(worker, module_broker):
     before = worker.sample("slawatch_events_total", service="payments", outcome="error")
-    send_all(module_broker, [(None, orjson.dumps([event("payments", ok=False) for _ in range(4)]))] * 3)
+    unkeyed = [event("payments", ok=False, operation="authorise", region="eu-west-1", customer="acme") for _ in range(4)]
+    send_all(module_broker, [(None, orjson.dumps(unkeyed))] * 3)
 
     wait_for(lambda: worker.sample("slawatch_events_total", service="payments", outcome="error") == before + 12,
              what="12 unkeyed payments errors counted")
-    ledger = worker.ledger()["payments"]
-    assert len(ledger["offsets"]) == 1, "a service's state lives on one partition only"
+    home = home_partition("payments", 4)
+    checkpoints = consume_all(module_broker, "slawatch-slo_state-changelog",
+                              lambda r: orjson.loads(r.key).startswith("payments-"), expect=10**9, timeout_s=3)
+    assert checkpoints and {r.partition for r in checkpoints} == {home}, "a service's state lives on one partition"
 
 
 def test_the_worker_survives_a_flood_of_garbage_and_keeps_counting(worker, module_broker):

@@ -7,6 +7,7 @@ small batches on purpose: without slawatch.stream.kafka_fixes this test fails.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
@@ -20,43 +21,60 @@ from slawatch.broker import EmbeddedBroker
 from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
-CHANGELOG = "slawatch-ingest_ledger-changelog"
-SERVICES = ["checkout", "payments", "search", "svc-a", "svc-b", "svc-c", "svc-d"]
+CHANGELOG = "slawatch-slo_state-changelog"
+SERVICES = ["checkout", "payments", "search"]
+# Every demo-catalogue SLO a service's events count for (filters matched by `shaped`).
+SLOS = {"checkout": ["checkout-availability", "checkout-latency"], "payments": ["payments-customer-sla"],
+        "search": ["search-availability"]}
 
 
-def changelog_state(broker: str) -> dict:
-    """The table as its changelog says it is: the last value written per key."""
+def shaped(service: str, ok: bool) -> dict:
+    """An event that the demo catalogue's SLOs of `service` count (operation, attributes...)."""
+    extra = {"checkout": {"operation": "place-order", "latency_ms": 50.0},
+             "payments": {"operation": "capture", "customer": "acme"},
+             "search": {"attributes": {"endpoint": "/search"}}}[service]
+    return event(service, ok=ok, **{"latency_ms": None, **extra})
+
+
+def changelog_digests(broker: str) -> dict:
+    """The table as its changelog says it is: the digest of the last checkpoint written per SLO."""
     consumer = KafkaConsumer(CHANGELOG, bootstrap_servers=broker, auto_offset_reset="earliest",
                              enable_auto_commit=False, consumer_timeout_ms=1500)
     state = {}
     try:
         for record in consumer:
-            state[orjson.loads(record.key)] = orjson.loads(record.value)
+            state[orjson.loads(record.key)] = hashlib.sha256(record.value).hexdigest()
     finally:
         consumer.close()
     return state
 
 
-def produce_in_small_batches(broker: str, records: int, rng: random.Random) -> dict[str, list[int]]:
-    expected = {s: [0, 0] for s in SERVICES}
+def produce_in_small_batches(broker: str, records: int, rng: random.Random) -> dict[str, int]:
+    """Returns the number of events each SLO must count."""
+    expected = {slo: 0 for slos in SLOS.values() for slo in slos}
     producer = KafkaProducer(bootstrap_servers=broker, linger_ms=0)
     try:
         for i in range(records):
             service = rng.choice(SERVICES)
-            batch = [event(service, ok=rng.random() > 0.2) for _ in range(rng.randint(1, 5))]
-            for e in batch:
-                expected[service][0 if e["ok"] else 1] += 1
+            batch = [shaped(service, ok=rng.random() > 0.02) for _ in range(rng.randint(1, 5))]
+            for slo in SLOS[service]:
+                # checkout-latency ignores failed calls (errors: ignore in the demo catalogue)
+                expected[slo] += sum(1 for e in batch if e["ok"] or slo != "checkout-latency")
             producer.send("sla.events", key=None if i % 5 == 0 else service.encode(), value=orjson.dumps(batch))
             if i % 7 == 0:
                 producer.flush()
         producer.flush()
     finally:
         producer.close()
-    return {s: counts for s, counts in expected.items() if sum(counts)}
+    return expected
 
 
-def totals(ledger: dict) -> dict[str, list[int]]:
-    return {s: [v["ok"], v["error"]] for s, v in ledger.items()}
+def totals(state: dict) -> dict[str, int]:
+    return {slo: v["total"] for slo, v in state.items()}
+
+
+def digests(state: dict) -> dict[str, str]:
+    return {slo: v["checkpoint_sha256"] for slo, v in state.items()}
 
 
 def test_a_worker_killed_with_sigkill_is_succeeded_by_one_with_exactly_the_same_state(tmp_path: Path):
@@ -66,19 +84,20 @@ def test_a_worker_killed_with_sigkill_is_succeeded_by_one_with_exactly_the_same_
         first = WorkerProcess(broker.address, tmp_path / "a", catalog=[DEMO_CATALOG]).start()
         try:
             expected = produce_in_small_batches(broker.address, 400, rng)
-            wait_for(lambda: totals(first.ledger()) == expected, 60, what="all 400 records counted")
-            before = first.ledger()
-            wait_for(lambda: changelog_state(broker.address) == before, 30, what="the changelog to hold the state")
+            wait_for(lambda: totals(first.state()) == expected, 60, what="all 400 records counted")
+            before = first.state()
+            wait_for(lambda: changelog_digests(broker.address) == digests(before), 30,
+                     what="the changelog to hold the last checkpoints")
         finally:
             first.kill()
 
         second = WorkerProcess(broker.address, tmp_path / "b", catalog=[DEMO_CATALOG]).start()
         try:
-            assert second.ledger() == before, "recovered state differs from the state before the kill"
-            # Records whose offsets were not yet committed are redelivered; the ledger's offsets skip them.
+            assert digests(second.state()) == digests(before), "recovered state differs from the state before the kill"
+            assert totals(second.state()) == expected
+            # Records whose offsets were not yet committed are redelivered; the checkpoints' offsets skip them.
             more = produce_in_small_batches(broker.address, 50, rng)
-            after = {s: [before.get(s, {}).get("ok", 0) + more.get(s, [0, 0])[0],
-                         before.get(s, {}).get("error", 0) + more.get(s, [0, 0])[1]] for s in set(before) | set(more)}
-            wait_for(lambda: totals(second.ledger()) == after, 60, what="the 50 new records counted exactly once")
+            after = {slo: expected[slo] + more[slo] for slo in expected}
+            wait_for(lambda: totals(second.state()) == after, 60, what="the 50 new records counted exactly once")
         finally:
             second.stop()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 
+from slawatch.core import evaluate as ev
 from slawatch.core import policies
 from slawatch.core.alerts import LifecycleConfig
 from slawatch.core.event import Event
@@ -100,6 +101,19 @@ class Engine:
         rt = self._new_runtime(slo)
         rt.load_bytes(data)
         self._runtimes[slo] = rt
+
+    def recent_counts(self, slo: str, span_s: float = 86_400.0) -> dict[str, int]:
+        """Good, total and excluded events of the last `span_s` of event time, all groups summed.
+
+        For operators and tests (`/debug/state`): what the state has counted, independent of alerts.
+        """
+        good = total = excluded = 0
+        for _, state in self._runtime(slo).groups():
+            if state.watermark == -math.inf:
+                continue
+            stats = ev.window_stats(state, span_s, state.watermark + 1)
+            good, total, excluded = good + stats.good, total + stats.total, excluded + stats.excluded
+        return {"good": good, "total": total, "excluded": excluded}
 
     def drop(self, slos: Iterable[str]) -> None:
         for name in slos:

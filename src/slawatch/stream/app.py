@@ -1,7 +1,7 @@
-"""The Faust application: topics, the ingest agent, its table, and the worker's HTTP views.
+"""The Faust application: topics, the detection agent, the SLO state table, timers and HTTP views.
 
-Thin by design: decoding, routing and dead-letter envelopes live in slawatch.ingest, metrics in
-slawatch.metrics; this module only wires them to Kafka. Built by `create_app(settings, ...)` so that
+Thin by design: decoding and routing live in slawatch.ingest, detection in slawatch.engine (pure),
+the per-batch order in stream.pipeline. Built by `create_app(settings, catalog, partitions)` so
 nothing happens at import time and tests can build as many apps as they like.
 """
 
@@ -11,15 +11,34 @@ import time
 from dataclasses import dataclass, field
 
 import faust
+import orjson
 from aiohttp import web as aiohttp_web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from slawatch.conventions import APP_ID, TOPIC_DEADLETTER, TOPIC_EVENTS
-from slawatch.ingest.deadletter import SourceRecord
-from slawatch.ingest.router import route_record
+from slawatch.conventions import (
+    APP_ID,
+    TOPIC_BREACHES,
+    TOPIC_CATALOG,
+    TOPIC_DEADLETTER,
+    TOPIC_EVENTS,
+    TOPIC_RECORDS,
+    TOPIC_STATUS,
+    TOPIC_WARNINGS,
+)
+from slawatch.catalog.records import catalog_records
+from slawatch.core.model import Catalog
+from slawatch.engine import Engine
+from slawatch.ingest.router import home_partition
 from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
 from slawatch.stream import kafka_fixes
+from slawatch.stream.collector import EngineCollector
+from slawatch.stream.pipeline import Pipeline
+
+BATCH_MAX_RECORDS = 500
+BATCH_WITHIN_S = 0.02  # the longest a record waits for batch-mates: part of detection latency
+EVALUATE_EVERY_S = 1.0  # wall-clock evaluation: no-data, and windows sliding while a service is quiet
+RECORDS_EVERY_S = 60.0
 
 
 @dataclass
@@ -28,20 +47,28 @@ class Worker:
 
     app: faust.App
     settings: Settings
+    engine: Engine
     metrics: IngestMetrics
     registry: CollectorRegistry
     partitions: int
-    ledger: object = None
     started_at: float = field(default_factory=time.time)
+
+    def owned_slos(self) -> list[str]:
+        """SLOs whose service's home partition of sla.events is assigned to this worker."""
+        try:
+            assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == TOPIC_EVENTS}
+        except Exception:  # consumer not started
+            return []
+        return [slo for service in sorted(self.engine.known_services)
+                if home_partition(service, self.partitions) in assigned
+                for slo in self.engine.slo_names_for(service)]
 
 
 def faust_credentials(settings: Settings):
     sec = settings.security
     if sec.sasl_mechanism:
         return faust.SASLCredentials(
-            username=sec.sasl_username,
-            password=sec.sasl_password,
-            mechanism=sec.sasl_mechanism,
+            username=sec.sasl_username, password=sec.sasl_password, mechanism=sec.sasl_mechanism,
             ssl_context=_ssl_context(sec.ssl_cafile) if sec.protocol == "SASL_SSL" else None,
         )
     if sec.protocol == "SSL":
@@ -55,7 +82,7 @@ def _ssl_context(cafile: str | None):
     return ssl.create_default_context(cafile=cafile)
 
 
-def create_app(settings: Settings, known_services: frozenset[str], partitions: int) -> Worker:
+def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     """`partitions` is the events topic's partition count, read from the broker at start."""
     kafka_fixes.install()
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
@@ -77,38 +104,65 @@ def create_app(settings: Settings, known_services: frozenset[str], partitions: i
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        key_serializer="raw",  # Faust's default; tables use it for their changelog keys too
+        key_serializer="raw",
         value_serializer="json",
     )
+    state_table = app.Table("slo_state", default=None, partitions=partitions, key_type=str, value_type=bytes)
+    engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
+                    load_checkpoint=lambda slo: state_table.get(slo))
     registry = CollectorRegistry()
-    metrics = IngestMetrics(registry, known_services)
-    worker = Worker(app, settings, metrics, registry, partitions)
+    metrics = IngestMetrics(registry, engine.known_services)
+    worker = Worker(app, settings, engine, metrics, registry, partitions)
+    registry.register(EngineCollector(engine))
+    pipeline = Pipeline(engine, state_table, metrics, partitions, settings.max_record_bytes, settings.max_future_skew_s)
 
-    events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, key_type=bytes, value_type=bytes, value_serializer="raw")
-    deadletter_topic = app.topic(TOPIC_DEADLETTER, key_type=bytes, value_type=bytes, value_serializer="raw")
-    # Per-service ingest ledger: counts and, per source partition, the last offset applied, so a
-    # redelivered record (at-least-once after a crash) is recognised and not counted twice.
-    ledger = app.Table("ingest_ledger", default=None, partitions=partitions, key_type=str)
-    worker.ledger = ledger
+    raw = {"key_type": bytes, "value_type": bytes, "value_serializer": "raw"}
+    events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, **raw)
+    topics = {name: app.topic(name, **raw) for name in
+              (TOPIC_DEADLETTER, TOPIC_WARNINGS, TOPIC_BREACHES, TOPIC_STATUS, TOPIC_RECORDS, TOPIC_CATALOG)}
 
-    @app.agent(events_topic, name="ingest")
-    async def ingest(stream):
-        async for event in stream.events():
-            message = event.message
-            source = SourceRecord(
-                message.topic, message.partition, message.offset, message.key, message.value,
-                int(message.timestamp * 1000) if message.timestamp else None,
-            )
-            metrics.records.inc()
-            routed = route_record(source, partitions, time.time(), settings.max_record_bytes, settings.max_future_skew_s)
-            for dead, reason in zip(routed.dead, routed.invalid_reasons):
-                await deadletter_topic.send(key=dead.key, value=dead.value, headers=dead.headers)
-                metrics.invalid.labels(reason).inc()
-            for service, (home, batch, count) in routed.reroute.items():
-                await events_topic.send(key=service.encode(), value=batch, partition=home)
-                metrics.rerouted.inc(count)
-            if routed.local:
-                _apply(ledger, metrics, routed.local, message.partition, message.offset)
+    async def send_alerts(alerts) -> None:
+        for alert in alerts:
+            await topics[alert.topic].send(key=alert.key.encode(), value=orjson.dumps(alert.payload), headers=alert.headers)
+
+    async def send_status(records, topic=TOPIC_STATUS) -> None:
+        for record in records:
+            await topics[topic].send(key=record.key.encode(), value=orjson.dumps(record.payload))
+
+    @app.agent(events_topic, name="detect")
+    async def detect(stream):
+        async for batch in stream.take_events(BATCH_MAX_RECORDS, within=BATCH_WITHIN_S):
+            out = pipeline.process(batch)
+            for dead in out.dead:
+                await topics[TOPIC_DEADLETTER].send(key=dead.key, value=dead.value, headers=dead.headers)
+            for service, home, value in out.reroute:
+                await events_topic.send(key=service.encode(), value=value, partition=home)
+            await send_alerts(out.alerts)
+            await send_status(out.status)
+            pipeline.checkpoint(out)
+
+    @app.timer(EVALUATE_EVERY_S)
+    async def evaluate_on_the_clock():
+        if _ready(app):
+            await send_alerts(engine.evaluate(time.time(), worker.owned_slos()))
+
+    @app.timer(RECORDS_EVERY_S)
+    async def publish_records():
+        if _ready(app):
+            now = time.time()
+            for slo in worker.owned_slos():
+                await send_status(engine.records(slo, now), TOPIC_RECORDS)
+                await send_status(engine.status(slo, now))
+
+    @app.task
+    async def publish_catalog():
+        for key, value in catalog_records(catalog):
+            await topics[TOPIC_CATALOG].send(key=key.encode(), value=orjson.dumps(value))
+
+    @app.on_partitions_revoked.connect
+    async def forget_states(sender, revoked, **kwargs) -> None:
+        # States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost.
+        engine.drop(slo.name for slo in catalog.slos)
 
     @app.page("/metrics")
     async def metrics_view(web, request):
@@ -117,18 +171,21 @@ def create_app(settings: Settings, known_services: frozenset[str], partitions: i
 
     @app.page("/healthz")
     async def healthz(web, request):
-        ready = _ready(app)
-        body = {"status": "ok", "ready": ready, "uptime_s": round(time.time() - worker.started_at, 1)}
-        return web.json(body)
+        return web.json({"status": "ok", "ready": _ready(app), "uptime_s": round(time.time() - worker.started_at, 1)})
 
     @app.page("/readyz")
     async def readyz(web, request):
         ready = _ready(app)
         return web.json({"ready": ready}, status=200 if ready else 503)
 
-    @app.page("/debug/ledger")
-    async def ledger_view(web, request):
-        return web.json(dict(ledger.items()))
+    @app.page("/debug/state")
+    async def state_view(web, request):
+        import hashlib
+
+        return web.json({
+            slo: {"checkpoint_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), **engine.recent_counts(slo)}
+            for slo, data in state_table.items() if data
+        })
 
     return worker
 
@@ -140,24 +197,3 @@ def _ready(app: faust.App) -> bool:
     except Exception:  # consumer not started yet
         return False
     return assigned and not app.rebalancing and app.tables.recovery.completed.is_set()
-
-
-def _apply(ledger, metrics: IngestMetrics, events, partition: int, offset: int) -> None:
-    """Count a record's local events into the ledger, once per service, skipping redeliveries."""
-    by_service: dict[str, list[int]] = {}
-    for event in events:
-        counts = by_service.setdefault(event.service, [0, 0])
-        counts[0 if event.ok else 1] += 1
-    part = str(partition)
-    for service, (ok, error) in by_service.items():
-        key = service
-        entry = ledger.get(key) or {"ok": 0, "error": 0, "offsets": {}}
-        if entry["offsets"].get(part, -1) >= offset:
-            metrics.duplicates.inc(ok + error)
-            continue
-        entry = {"ok": entry["ok"] + ok, "error": entry["error"] + error, "offsets": {**entry["offsets"], part: offset}}
-        ledger[key] = entry
-        if ok:
-            metrics.count_event(service, True, ok)
-        if error:
-            metrics.count_event(service, False, error)
