@@ -88,3 +88,43 @@ def test_no_data_holds_after_the_interval_by_wall_clock_with_a_deterministic_ons
     silent = no_data(slo, 1000.0 + 121, 1000.0)
     assert silent.holds and silent.since == 1120.0
     assert no_data(make_slo(), 5000.0, 1000.0) is None  # no interval declared, no alert
+
+
+def _policy_cases():
+    from slawatch.core.model import Budgeting, BudgetingMethod
+
+    day = CalendarWindow(CalendarUnit.DAY)
+    return [
+        make_slo(),
+        make_slo(alerting=AlertPolicy((PAGE, TICKET), budget_consumed_thresholds=(0.5, 0.75), min_events=5)),
+        make_slo(windows=(day, RollingWindow(86400)), contractual=True, objective=0.999),
+        make_slo(windows=(RollingWindow(86400), day)),
+        make_slo(budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.9)),
+        make_slo(budgeting=Budgeting(BudgetingMethod.RATIO_TIMESLICES, timeslice_s=60)),
+    ]
+
+
+def test_the_compiled_policy_equals_the_reference_conditions():
+    """Policy (the engine's decision path) computes exactly `conditions`, and builds only what it must."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from slawatch.core.policies import Policy
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from(range(len(_policy_cases()))), st.text(".x", min_size=1, max_size=400),
+           st.sampled_from([0.5, 1.0, 7.0, 60.0]), st.floats(0, 200))
+    def check(case, pattern, gap, after):
+        slo = _policy_cases()[case]
+        state = fed(slo, pattern, gap=gap)
+        now = BASE + len(pattern) * gap + after
+        reference = conditions(state, now)
+        policy = Policy(slo)
+        assert policy.conditions(state, now) == reference
+        holding = [c for c in reference if c.holds]
+        assert [c for c in policy.conditions(state, now, ()) if c.holds] == holding
+        wanted = {c.id for c in reference[::2]}
+        sparse = policy.conditions(state, now, wanted)
+        assert sparse == [c for c in reference if c.holds or c.id in wanted]
+
+    check()

@@ -202,3 +202,170 @@ def no_data(slo: Slo, wall_now: float, last_received_wall: float | None) -> Cond
                      f"no events received for more than {format_duration(after)} (wall clock)",
                      since=last_received_wall + after if holds else None)
 
+
+
+class Policy:
+    """`conditions` compiled once per SLO, for the engine's decisions (one per step edge per group).
+
+    `conditions(state, now, wanted)` computes the same values as the module's `conditions` (the
+    reference, which the tests compare it with), but reads each distinct window once per decision,
+    keeps the texts, names and ids of the rules, and builds a Condition only for what holds or
+    whose id is in `wanted` (the alerts the book holds for the group; None = every condition).
+    Passing AlertBook.step the shorter list changes nothing: a condition that does not hold and
+    has no alert is a no-op there. A healthy SLO therefore costs a few window sums per decision.
+    """
+
+    __slots__ = ("slo", "guard", "objective", "denom", "primary", "calendar", "contract_period", "fwin",
+                 "slices", "rules", "thresholds", "forecast_text", "forecast_kind", "forecast_name",
+                 "breach_text", "levels", "duration")
+
+    def __init__(self, slo: Slo) -> None:
+        from slawatch.core.slo_state import slice_seconds
+
+        self.slo = slo
+        guard = slo.alerting.min_events
+        self.guard = max(guard, 1)
+        self.objective = slo.objective
+        self.denom = 1.0 - slo.objective
+        primary = self.primary = slo.windows[0]
+        self.calendar = isinstance(primary, CalendarWindow)
+        self.duration = None if self.calendar else float(primary.duration_s)
+        self.contract_period = slo.contractual and self.calendar
+        self.fwin = forecast_window_s(slo)
+        self.slices = slice_seconds(slo) is not None
+        period = primary.name
+        rules = []
+        for rule in slo.alerting.burn_rate_rules:
+            long_name, short_name = format_duration(int(rule.long_window_s)), format_duration(int(rule.short_window_s))
+            text = (f"burn rate >= {rule.factor:.4g} over {long_name} and {short_name} "
+                    f"({rule.budget_percent:g}% of the {period} budget in {long_name})")
+            if guard:
+                text += f", at least {guard} events in each window"
+            rules.append((rule.name, rule.severity.value, rule.factor, rule.long_window_s, rule.short_window_s,
+                          long_name, short_name, text, f"burn:{rule.severity.value}"))
+        self.rules = tuple(rules)
+        self.thresholds = tuple(
+            (threshold, f"budget-{threshold * 100:g}",
+             f"{_ratio_text(threshold)} of the {primary.name} error budget consumed")
+            for threshold in slo.alerting.budget_consumed_thresholds)
+        self.forecast_name = format_duration(int(self.fwin))
+        self.forecast_kind = SLA_AT_RISK if self.contract_period else FORECAST
+        self.forecast_text = (f"at the burn rate over {self.forecast_name} the {primary.name} budget runs out "
+                              f"before the {'period ends' if self.calendar else 'window turns over'}")
+        self.breach_text = (f"{primary.name} attainment below the objective {_ratio_text(slo.objective)} "
+                            "(error budget exhausted)")
+        self.levels: dict[float, int] = {}  # span -> ring level (`BucketRing.level_for`), memoised
+
+    def _events(self, state: SloState, window_s: float, now: float, cache: dict) -> tuple[int, int]:
+        """(good, total) events over [now - window_s, now), as `evaluate.interval_stats`."""
+        found = cache.get(window_s)
+        if found is None:
+            start = now - window_s
+            span = now - start
+            level = self.levels.get(span)
+            if level is None:
+                level = self.levels[span] = state.ring.level_for(span)
+            good, bad = state.ring.good_bad(start, now, level)
+            found = cache[window_s] = (good, good + bad)
+        return found
+
+    def _sli(self, state: SloState, window_s: float, now: float, cache: dict) -> float | None:
+        """`evaluate.sli`: by events, or by slices for timeslice budgeting."""
+        if self.slices:
+            return ev.sli(state, window_s, now)
+        good, total = self._events(state, window_s, now, cache)
+        return good / total if total else None
+
+    def conditions(self, state: SloState, now: float, wanted=None) -> list[Condition]:
+        cache: dict = {}
+        denom, guard, objective = self.denom, self.guard, self.objective
+        # The primary window's attainment and budget (evaluate.attainment / evaluate.budget).
+        if self.calendar:
+            att = ev.attainment(state, self.primary, now)
+            a_start, a_end, a_good, a_total, a_sli, a_met = att.start, att.end, att.good, att.total, att.sli, att.met
+            period_s = a_end - a_start
+        else:
+            a_start, a_end = now - self.duration, now
+            if self.slices:
+                a_good, a_total = ev._good_and_total(state, a_start, now)
+            else:
+                a_good, a_total = self._events(state, self.duration, now, cache)
+            a_sli = a_good / a_total if a_total else None
+            a_met = None if a_sli is None else a_sli >= objective
+            period_s = self.duration
+        allowed = (1.0 - objective) * a_total
+        consumed = (a_total - a_good) / allowed if a_total else None
+        remaining = None if consumed is None else 1.0 - consumed
+        fwin = self.fwin
+        f_sli = self._sli(state, fwin, now, cache)
+        rate = None if f_sli is None else max(0.0, 1.0 - f_sli) / denom
+        exhausted_in = None
+        if remaining is not None and rate is not None and rate > 0.0:
+            exhausted_in = max(0.0, remaining) * period_s / rate
+        enough = a_total >= guard
+        budget = None
+        out: list[Condition] = []
+
+        def budget_values() -> tuple:
+            total_minutes = (1.0 - objective) * period_s / 60.0
+            return (remaining, None if remaining is None else remaining * total_minutes,
+                    None if exhausted_in is None else now + exhausted_in)
+
+        def primary_reading() -> WindowReading:
+            p_burn = None if a_sli is None else max(0.0, 1.0 - a_sli) / denom
+            return WindowReading(self.primary.name, a_end - a_start, a_sli, p_burn, a_total)
+
+        for name, severity, factor, long_s, short_s, long_name, short_name, text, family in self.rules:
+            l_sli = self._sli(state, long_s, now, cache)
+            l_burn = None if l_sli is None else max(0.0, 1.0 - l_sli) / denom
+            l_events = self._events(state, long_s, now, cache)[1]
+            holds = l_burn is not None and l_burn >= factor and l_events >= guard
+            if holds or wanted is None or name in wanted:
+                s_sli = self._sli(state, short_s, now, cache)
+                s_burn = None if s_sli is None else max(0.0, 1.0 - s_sli) / denom
+                s_events = self._events(state, short_s, now, cache)[1]
+                holds = holds and s_burn is not None and s_burn >= factor and s_events >= guard
+                if holds or wanted is None or name in wanted:
+                    if budget is None:
+                        budget = budget_values()
+                    readings = (WindowReading(long_name, float(long_s), l_sli, l_burn, l_events),
+                                WindowReading(short_name, float(short_s), s_sli, s_burn, s_events))
+                    out.append(Condition(name, BURN_RATE, severity, holds, text, readings, *budget,
+                                         family=family, rank=long_s, short_window_s=short_s))
+        p_reading = None
+        for threshold, cid, text in self.thresholds:
+            holds = enough and consumed is not None and consumed >= threshold
+            if holds or wanted is None or cid in wanted:
+                if budget is None:
+                    budget = budget_values()
+                if p_reading is None:
+                    p_reading = primary_reading()
+                out.append(Condition(cid, BUDGET_CONSUMED, WARNING, holds, text, (p_reading,), *budget,
+                                     family="budget", rank=-threshold))
+        if self.slo.alerting.forecast:
+            horizon = a_end - now if self.calendar else self.duration
+            holds = (enough and exhausted_in is not None and exhausted_in < horizon
+                     and remaining is not None and remaining > 0 and (self.calendar or (rate or 0.0) > 1.0))
+            holds = holds and self._events(state, fwin, now, cache)[1] >= guard
+            if holds or wanted is None or "forecast" in wanted:
+                if budget is None:
+                    budget = budget_values()
+                if p_reading is None:
+                    p_reading = primary_reading()
+                f_events = self._events(state, fwin, now, cache)[1]
+                f_reading = WindowReading(self.forecast_name, float(fwin), f_sli, rate, f_events)
+                out.append(Condition("forecast", self.forecast_kind, WARNING, holds, self.forecast_text,
+                                     (f_reading, p_reading), *budget))
+        if not self.contract_period:
+            holds = enough and a_met is False
+            if holds or wanted is None or "slo-breach" in wanted:
+                if budget is None:
+                    budget = budget_values()
+                if p_reading is None:
+                    p_reading = primary_reading()
+                out.append(Condition("slo-breach", SLO_BREACH, BREACH, holds, self.breach_text, (p_reading,), *budget))
+        if self.slo.contractual:
+            if budget is None:
+                budget = budget_values()
+            out += sla_conditions(state, now, budget)
+        return out

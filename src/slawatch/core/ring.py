@@ -193,6 +193,27 @@ class BucketRing:
         last = first_bucket_from(end, ring.resolution) - 1
         return (ring.sum(GOOD, first, last), ring.sum(BAD, first, last), ring.sum(EXCLUDED, first, last))
 
+    def good_bad(self, start: float, end: float, level: int) -> tuple[int, int]:
+        """(good, bad) over [start, end) at `level`: `interval` without the excluded counter, for the
+        policy's per-decision window reads (two subtractions, no level search)."""
+        ring = self._rings[level]
+        r, head, capacity = ring.resolution, ring.head, ring.capacity
+        first, last = -int(-start // r), -int(-end // r) - 1
+        oldest = head - capacity + 1
+        if last > head:
+            last = head
+        if first < oldest:
+            first = oldest
+        if first > last:
+            return 0, 0
+        good, bad = ring.cumulative[0], ring.cumulative[1]
+        hi = last % capacity
+        if first > oldest:
+            lo = (first - 1) % capacity
+            return good[hi] - good[lo], bad[hi] - bad[lo]
+        base = ring.base
+        return good[hi] - base[0], bad[hi] - base[1]
+
     def window(self, now: float, window_s: float) -> tuple[int, int, int]:
         """(good, bad, excluded) over the rolling window [now - window_s, now)."""
         return self.interval(now - window_s, now)

@@ -38,7 +38,7 @@ def contributor_horizon_s(slo: Slo) -> float:
 
 class SloRuntime:
     __slots__ = ("slo", "grouped", "state", "book", "contributors", "horizon", "watermark", "decided",
-                 "last_received_wall", "pending", "_options")
+                 "last_received_wall", "pending", "_options", "policy")
 
     def __init__(self, slo: Slo, is_excluded: Callable[[float], bool] | None, max_future_s: float,
                  config: LifecycleConfig) -> None:
@@ -48,6 +48,7 @@ class SloRuntime:
         cls = GroupedSloState if self.grouped else SloState
         self.state = cls(slo, is_excluded, max_future_s)
         self.book = AlertBook(slo.name, config)
+        self.policy = policies.Policy(slo)
         self.contributors: dict[str | None, Contributors] = {}
         self.horizon = contributor_horizon_s(slo)
         self.watermark = _NEG_INF  # highest accepted event time over all groups
@@ -71,9 +72,14 @@ class SloRuntime:
 
     def decide(self, now: float, wall_now: float) -> None:
         """Run the policy at event-time instant `now` for every group; keep the notices."""
+        book = self.book
         for group, state in self.groups():
-            notices = self.book.step(group, policies.conditions(state, now), now, wall_now,
-                                     policies.EVENT_TIME_TYPES)
+            alerts = book.alerts
+            wanted = {rule for g, rule in alerts if g == group} if alerts else ()
+            found = self.policy.conditions(state, now, wanted)
+            if not found and not wanted:
+                continue  # nothing holds and the group has no alert: AlertBook.step would change nothing
+            notices = book.step(group, found, now, wall_now, policies.EVENT_TIME_TYPES)
             if notices:
                 found = self.contributors.get(group)
                 top = found.top(now, self.horizon) if found is not None else None
