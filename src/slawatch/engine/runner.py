@@ -28,7 +28,7 @@ from slawatch.core import policies
 from slawatch.core.alerts import LifecycleConfig
 from slawatch.core.event import Event
 from slawatch.core.exclusions import ExclusionSchedule
-from slawatch.core.matching import SloIndex
+from slawatch.core.matching import SloIndex, has_filters
 from slawatch.core.model import Catalog
 from slawatch.core.slo_state import Outcome
 from slawatch.engine import gauges as gauges_mod
@@ -66,6 +66,13 @@ class Engine:
         self._runtimes: dict[str, SloRuntime] = {}
         self.known_services: frozenset[str] = self._index.known_services
         self._by_service = {name: tuple(s.name for s in catalog.slos_for(name)) for name in self.known_services}
+        self._rank = {slo.name: i for i, slo in enumerate(catalog.slos)}
+        # Services whose SLOs have no filters: every event of theirs counts for all of them.
+        self._plain: dict[str, tuple] = {}
+        for name in self.known_services:
+            slos = tuple(s for s in catalog.slos if s.service == name)
+            if not any(has_filters(s.match) for s in slos):
+                self._plain[name] = slos
 
     def slo_names_for(self, service: str) -> tuple[str, ...]:
         return self._by_service.get(service, ())
@@ -122,50 +129,72 @@ class Engine:
     # The hot path.
     def apply(self, events: Sequence[Event], *, partition: int | None = None, offset: int | None = None,
               wall_now: float) -> Applied:
+        """Count a record's events for every SLO they match, deciding at step edges.
+
+        The events are grouped by SLO once (each SLO sees its events in record order; SLOs are taken
+        in the order they are first matched), then each SLO counts its whole run
+        (`SloRuntime.apply_events`). SLOs share nothing while counting, so this is the same as
+        taking the events one by one; a refused event is reported once, with the reason of the
+        first SLO (in catalogue order) that refused it."""
         applied = Applied()
+        if not events:
+            return applied
         step, ahead = self.step_s, self.max_future_s
-        duplicate_for: dict[str, bool] = {}
-        runtimes, slos_for, group_key = self._runtimes, self._index.slos_for, SloIndex.group_key
-        for event in events:
-            refusal = None
-            for slo in slos_for(event):
-                name = slo.name
-                rt = runtimes.get(name) or self._runtime(name)
-                if offset is not None:
-                    duplicate = duplicate_for.get(name)
-                    if duplicate is None:
-                        offsets = rt.state.offsets
-                        seen = offsets.get(partition)
-                        duplicate = duplicate_for[name] = seen is not None and offset <= seen
-                        if not duplicate:
-                            offsets[partition] = offset
-                    if duplicate:
-                        rt.state.duplicates += 1
-                        applied.duplicates += 1
-                        continue
-                ts = event.ts
-                if ts >= rt.decided + step:
-                    instant = math.floor(ts / step) * step
-                    if rt.watermark == _NEG_INF:
-                        rt.decided = instant  # nothing counted yet: the first decision is the next edge
-                    elif ts <= max(wall_now, rt.watermark) + ahead:
-                        rt.decide(instant, wall_now)
-                group = group_key(slo, event)
-                outcome = rt.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
-                if outcome >= _FIRST_REFUSED:
-                    if refusal is None:
-                        refusal = (event, _REASONS[outcome], _MESSAGES[outcome].format(slo=name, ahead=ahead))
+        runtimes = self._runtimes
+        # Which events each SLO counts: None = all of them (one service whose SLOs have no filters).
+        service = events[0].service
+        plain = self._plain.get(service)
+        if plain is not None and all(e.service == service for e in events):
+            matched: list[tuple[tuple, list[int] | None]] = [(plain, None)]
+        else:
+            by_tuple: dict[int, tuple[tuple, list[int]]] = {}
+            slos_for = self._index.slos_for
+            for i, event in enumerate(events):
+                slos = slos_for(event)
+                if slos:
+                    entry = by_tuple.get(id(slos))
+                    if entry is None:
+                        by_tuple[id(slos)] = (slos, [i])
+                    else:
+                        entry[1].append(i)
+            matched = list(by_tuple.values())
+        plan: dict[str, tuple] = {}
+        for slos, positions in matched:
+            for slo in slos:
+                entry = plan.get(slo.name)
+                if entry is None:
+                    plan[slo.name] = (slo, [positions])
+                else:
+                    entry[1].append(positions)
+        refusals: dict[int, tuple[int, tuple]] = {}
+        for name, (slo, lists) in plan.items():
+            rt = runtimes.get(name) or self._runtime(name)
+            if lists[0] is None:
+                positions, mine = None, events
+            else:
+                positions = lists[0] if len(lists) == 1 else sorted(i for part in lists for i in part)
+                mine = [events[i] for i in positions]
+            if offset is not None:
+                state = rt.state
+                seen = state.offsets.get(partition)
+                if seen is not None and offset <= seen:
+                    state.duplicates += len(mine)
+                    applied.duplicates += len(mine)
                     continue
-                applied.counted += 1
+                state.offsets[partition] = offset
+            counted, refused = rt.apply_events(mine, wall_now, step, ahead)
+            if counted:
+                applied.counted += counted
                 applied.touched.add(name)
-                if ts > rt.watermark:
-                    rt.watermark = ts
-                if rt.last_received_wall is None or wall_now > rt.last_received_wall:
-                    rt.last_received_wall = wall_now
-                if outcome is _BAD or outcome is _GOOD:
-                    rt.contributors_for(group).add(ts, outcome is _BAD, event.operation, event.region)
-            if refusal is not None:
-                applied.refused.append(refusal)
+            for at, outcome in refused:
+                index = at if positions is None else positions[at]
+                rank = self._rank[name]
+                found = refusals.get(index)
+                if found is None or rank < found[0]:
+                    message = _MESSAGES[outcome].format(slo=name, ahead=ahead)
+                    refusals[index] = (rank, (events[index], _REASONS[outcome], message))
+        if refusals:
+            applied.refused = [refusals[i][1] for i in sorted(refusals)]
         return applied
 
     # Decisions and their records.
