@@ -31,7 +31,7 @@ Semantics (LifecycleConfig holds the knobs):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from slawatch.core.policies import NO_DATA, SLA_BREACH, Condition, WindowReading
 
@@ -168,7 +168,7 @@ class AlertBook:
     def to_json(self) -> list[dict]:
         out = []
         for a in self.alerts.values():
-            item = asdict(a)
+            item = {name: getattr(a, name) for name in _ALERT_FIELDS}  # asdict, without its deep copies
             item["condition"] = _condition_json(a.condition)
             out.append(item)
         return out
@@ -182,9 +182,14 @@ class AlertBook:
             self.alerts[(alert.group, alert.condition.id)] = alert
 
 
+_ALERT_FIELDS = tuple(f.name for f in fields(Alert))
+_CONDITION_FIELDS = tuple(f.name for f in fields(Condition))
+_READING_FIELDS = tuple(f.name for f in fields(WindowReading))
+
+
 def _condition_json(c: Condition) -> dict:
-    item = asdict(c)
-    item["windows"] = [asdict(w) for w in c.windows]
+    item = {name: getattr(c, name) for name in _CONDITION_FIELDS}
+    item["windows"] = [{name: getattr(w, name) for name in _READING_FIELDS} for w in c.windows]
     return item
 
 

@@ -66,7 +66,7 @@ class Level:
 class _LevelRing:
     """One level's cumulative counters over a circular buffer (slot = bucket % capacity)."""
 
-    __slots__ = ("level", "resolution", "capacity", "head", "cumulative", "base", "sink")
+    __slots__ = ("level", "resolution", "capacity", "head", "cumulative", "base", "sink", "cold_version", "encoded")
 
     def __init__(self, level: Level) -> None:
         self.level = level
@@ -76,6 +76,11 @@ class _LevelRing:
         self.cumulative = tuple(array("q", bytes(8 * level.capacity)) for _ in range(3))
         self.base = [0, 0, 0]  # cumulative value of the newest evicted bucket, per counter
         self.sink = None  # receives evicted buckets and too-late events (see the module docstring)
+        # Bumped whenever a bucket other than the head's changes (advance, late event, import), so a
+        # snapshot can keep the encoded older buckets (`encoded`, owned by core.snapshot) and only
+        # re-encode the head bucket while events arrive in order.
+        self.cold_version = 0
+        self.encoded = None
 
     def advance(self, bucket: int) -> None:
         """Make `bucket` (> head) the head: new buckets start empty, the oldest ones are evicted."""
@@ -97,8 +102,10 @@ class _LevelRing:
                 cells[start:] = array("q", (value,)) * (capacity - start)
                 cells[: end + 1] = array("q", (value,)) * (end + 1)
         self.head = bucket
+        self.cold_version += 1
 
     def add_late(self, bucket: int, which: int, count: int) -> None:
+        self.cold_version += 1
         cells, capacity = self.cumulative[which], self.capacity
         for k in range(bucket, self.head + 1):
             cells[k % capacity] += count
@@ -242,10 +249,14 @@ class BucketRing:
         first = ring.head - ring.capacity + 1
         return ring.head, tuple(ring.column(which, first, ring.head) for which in range(3))  # type: ignore[return-value]
 
+    def level_ring(self, level: int) -> _LevelRing:
+        return self._rings[level]
+
     def import_level(self, level: int, head: int, columns: tuple[list[int], ...]) -> None:
         ring = self._rings[level]
         ring.head = head
         ring.base = [0, 0, 0]
+        ring.cold_version += 1
         if head == EMPTY_HEAD:
             return
         capacity = ring.capacity

@@ -108,6 +108,32 @@ def _column(values: list[int]) -> bytes:
     return code.encode() + little_endian(array(code, values))
 
 
+def _level_parts(ring) -> list[bytes]:
+    """A level's head and three columns, as `_column` encodes them. The buckets before the head only
+    change when the head advances or a late event comes (`cold_version`), so their values, maximum
+    and encodings are kept on the ring between snapshots: an in-order stream re-encodes one bucket."""
+    head = ring.head
+    if head == EMPTY_HEAD:
+        return [struct.pack("<q", head)]
+    cached = ring.encoded
+    first = head - ring.capacity + 1
+    if cached is None or cached[0] != head or cached[1] != ring.cold_version:
+        tops = []
+        for which in range(3):
+            cold = ring.column(which, first, head - 1) if ring.capacity > 1 else []
+            tops.append([max(cold, default=0), None, b""])  # max, typecode and encoding of the cold part
+        cached = ring.encoded = (head, ring.cold_version, tops)
+    parts = [struct.pack("<q", head)]
+    for which, entry in enumerate(cached[2]):
+        value = ring.column(which, head, head)[0]
+        code = narrowest_unsigned((entry[0], value))
+        if entry[1] != code:
+            cold = ring.column(which, first, head - 1) if ring.capacity > 1 else []
+            entry[1], entry[2] = code, code.encode() + little_endian(array(code, cold))
+        parts.append(entry[2] + little_endian(array(code, (value,))))
+    return parts
+
+
 def state_to_bytes(state: SloState) -> bytes:
     return _header(KIND_SINGLE) + _single_body(state)
 
@@ -118,10 +144,7 @@ def _single_body(state: SloState) -> bytes:
     parts.append(struct.pack("<d6Q", state.watermark, *(getattr(state, name) for name in _COUNTERS)))
     parts.append(_offsets(state.offsets))
     for index in range(len(state.levels)):
-        head, columns = state.ring.export_level(index)
-        parts.append(struct.pack("<q", head))
-        if head != EMPTY_HEAD:
-            parts += [_column(column) for column in columns]
+        parts += _level_parts(state.ring.level_ring(index))
     parts.append(_sketch_section(state.sketches))
     finalizer = state.finalizer
     if finalizer is not None:
