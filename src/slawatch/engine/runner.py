@@ -43,6 +43,7 @@ _MESSAGES = {
     Outcome.INVALID: "latency_ms must be a finite number >= 0 for a latency SLI ({slo})",
 }
 _GOOD, _BAD, _NEG_INF = Outcome.GOOD, Outcome.BAD, -math.inf
+_NO_DATA_TYPES = frozenset({policies.NO_DATA})
 _FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes (an int
 # comparison; Outcome.refused is a property call per event on the hot path)
 assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
@@ -199,22 +200,23 @@ class Engine:
 
     # Decisions and their records.
     def evaluate(self, wall_now: float, slos: Iterable[str] | None = None) -> list[AlertRecord]:
-        names = list(self._runtimes) if slos is None else list(slos)
+        runtimes = list(self._runtimes.values()) if slos is None else [self._runtime(name) for name in slos]
         out: list[AlertRecord] = []
-        for name in names:
-            rt = self._runtime(name)
-            if rt.last_received_wall is None:
-                rt.last_received_wall = wall_now  # the no-data clock starts when the engine starts watching
-            if (self.settle_s is not None and rt.watermark != _NEG_INF
-                    and wall_now - rt.last_received_wall >= self.settle_s):
-                instant = math.floor(rt.watermark / self.step_s) * self.step_s + self.step_s
+        settle_s, step = self.settle_s, self.step_s
+        for rt in runtimes:
+            received = rt.last_received_wall
+            if received is None:
+                received = rt.last_received_wall = wall_now  # the no-data clock starts when the engine starts watching
+            if settle_s is not None and rt.watermark != _NEG_INF and wall_now - received >= settle_s:
+                instant = math.floor(rt.watermark / step) * step + step
                 if instant > rt.decided:
                     rt.decide(instant, wall_now)
-            condition = policies.no_data(rt.slo, wall_now, rt.last_received_wall)
-            if condition is not None:
-                notices = rt.book.step(None, [condition], wall_now, wall_now, frozenset({policies.NO_DATA}))
+            if rt.no_data_after is not None:
+                condition = policies.no_data(rt.slo, wall_now, received)
+                notices = rt.book.step(None, [condition], wall_now, wall_now, _NO_DATA_TYPES)
                 rt.pending.extend((n, wall_now, None) for n in notices)
-            out += self._records(rt)
+            if rt.pending:
+                out += self._records(rt)
         return out
 
     def _records(self, rt: SloRuntime) -> list[AlertRecord]:

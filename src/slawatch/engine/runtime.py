@@ -45,7 +45,7 @@ def contributor_horizon_s(slo: Slo) -> float:
 
 class SloRuntime:
     __slots__ = ("slo", "grouped", "state", "book", "contributors", "horizon", "watermark", "decided",
-                 "last_received_wall", "pending", "_options", "policy")
+                 "last_received_wall", "pending", "_options", "policy", "no_data_after")
 
     def __init__(self, slo: Slo, is_excluded: Callable[[float], bool] | None, max_future_s: float,
                  config: LifecycleConfig) -> None:
@@ -56,6 +56,7 @@ class SloRuntime:
         self.state = cls(slo, is_excluded, max_future_s)
         self.book = AlertBook(slo.name, config)
         self.policy = policies.Policy(slo)
+        self.no_data_after = slo.alerting.no_data_after_s
         self.contributors: dict[str | None, Contributors] = {}
         self.horizon = contributor_horizon_s(slo)
         self.watermark = _NEG_INF  # highest accepted event time over all groups
