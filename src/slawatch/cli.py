@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     replay = verb("replay", cmd_replay, "run the engine and policies over a JSONL file, no broker; prints alerts", connection=False)
     replay.add_argument("--catalog", action="append", required=True, help="catalogue file or folder, repeatable")
     replay.add_argument("events", help="JSON lines: one event or an array of events per line")
+    replay.add_argument("--decision-step", type=float, default=1.0, help="seconds of event time between decisions (as the worker's)")
     catalog = verbs.add_parser("catalog", help="the service catalogue").add_subparsers(title="catalog commands", metavar="COMMAND")
     validate = catalog.add_parser("validate", help="check catalogue files; errors name file, line and field")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -166,7 +167,8 @@ def cmd_alerts_tail(args, settings: Settings) -> int:
     try:
         for record in consumer:
             payload = orjson.loads(record.value)
-            print(record.value.decode() if args.json else alert_line(payload), flush=True)
+            update = b":update:" in dict(record.headers or []).get("ce_id", b"")
+            print(record.value.decode() if args.json else alert_line(payload, update), flush=True)
     except KeyboardInterrupt:
         pass
     finally:
@@ -207,7 +209,7 @@ def cmd_status(args, settings: Settings) -> int:
 def cmd_replay(args, settings: Settings) -> int:
     from slawatch.replay import run_replay
 
-    return run_replay(args.catalog, args.events, sys.stdout)
+    return run_replay(args.catalog, args.events, sys.stdout, step_s=args.decision_step)
 
 
 def cmd_catalog_validate(args, settings: Settings) -> int:

@@ -64,6 +64,9 @@ class Settings:
     max_future_skew_s: float = 86_400.0  # an event stamped further ahead than this is absurd
     log_level: str = "info"
     log_json: bool = False
+    # Alerts are decided at event-time step edges (so they do not depend on batching); the step
+    # bounds detection latency from above and costs one decision per SLO per step with traffic.
+    decision_step_s: float = 1.0
 
     @property
     def embedded(self) -> bool:
@@ -119,6 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--topics-dir", help="folder of topic specs [SLAWATCH_TOPICS_DIR]")
     g.add_argument("--data-dir", help="worker state folder (default .run) [SLAWATCH_DATA_DIR]")
     g.add_argument("--session-timeout", type=float, help="consumer group session timeout, seconds [SLAWATCH_SESSION_TIMEOUT]")
+    g.add_argument("--decision-step", type=float, help="seconds of event time between alert decisions (default 1) [SLAWATCH_DECISION_STEP]")
     g.add_argument("--log-level", help="debug|info|warning|error [SLAWATCH_LOG_LEVEL]")
     g.add_argument("--log-json", action="store_true", default=None, help="JSON log lines [SLAWATCH_LOG_JSON=1]")
 
@@ -154,6 +158,7 @@ def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str,
         topics_dir=Path(pick("topics_dir", "SLAWATCH_TOPICS_DIR", default=str(defaults.topics_dir))),
         data_dir=Path(pick("data_dir", "SLAWATCH_DATA_DIR", default=str(defaults.data_dir))),
         session_timeout_s=pick("session_timeout", "SLAWATCH_SESSION_TIMEOUT", float),
+        decision_step_s=pick("decision_step", "SLAWATCH_DECISION_STEP", float, defaults.decision_step_s),
         log_level=pick("log_level", "SLAWATCH_LOG_LEVEL", default=defaults.log_level),
         log_json=bool(pick("log_json", "SLAWATCH_LOG_JSON", lambda v: v.lower() in ("1", "true", "yes"), False)),
     )

@@ -15,7 +15,7 @@ def _group(payload: dict) -> str:
     return "" if not group else " " + ",".join(f"{k}={v}" for k, v in group.items())
 
 
-def alert_line(payload: dict) -> str:
+def alert_line(payload: dict, update: bool = False) -> str:
     """`10:12:05 FIRING   page    search-availability  burn 38.0x over 2m, 49.0x over 10s; budget 71% left`."""
     when = (payload.get("ends_at") if payload.get("status") == "resolved" else payload.get("starts_at")) or ""
     clock = when[11:19] if len(when) >= 19 else when
@@ -28,7 +28,8 @@ def alert_line(payload: dict) -> str:
     if exhaustion:
         parts.append(f"exhausted at {exhaustion}")
     summary = (payload.get("annotations") or {}).get("summary", "")
-    return (f"{clock:8} {payload.get('status', '?').upper():8} {payload.get('severity', '?'):7} "
+    status = "UPDATE" if update else payload.get("status", "?").upper()
+    return (f"{clock:8} {status:8} {payload.get('severity', '?'):7} "
             f"{payload.get('slo', '?')}{_group(payload)}  [{payload.get('type', '?')}] "
             f"{'; '.join(parts) or summary}  id={payload.get('id', '?')}")
 

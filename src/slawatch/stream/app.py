@@ -109,7 +109,7 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     )
     state_table = app.Table("slo_state", default=None, partitions=partitions, key_type=str, value_type=bytes)
     engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
-                    load_checkpoint=lambda slo: state_table.get(slo))
+                    load_checkpoint=lambda slo: state_table.get(slo), step_s=settings.decision_step_s)
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry, engine.known_services)
     worker = Worker(app, settings, engine, metrics, registry, partitions)
