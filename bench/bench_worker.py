@@ -96,8 +96,10 @@ def run_throughput(children: Children, address: str, catalog: Path, work: Path, 
 
 def run_detection(children: Children, address: str, catalog: Path, services: list[str], work: Path,
                   first_timeout_s: float = 20.0, timeout_s: float = 10.0) -> dict:
-    """(d): per service, 200 good events, then one record of 100 errors that crosses the page rule;
-    latency = from just before that record is produced to the page alert read from sla.warnings."""
+    """(d): per service, 200 good events, then an outage: a record of 100 errors every 50 ms (a failing
+    service keeps sending). Latency = from just before the first error record is produced to the page
+    alert read from sla.warnings. Decisions are taken at event-time step edges (--decision-step),
+    so a service that falls silent right after crossing is judged only after the settle interval."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
     port = free_port()
@@ -124,11 +126,15 @@ def run_detection(children: Children, address: str, catalog: Path, services: lis
             time.sleep(0.1)
         latencies, other = [], 0
         for index, service in enumerate(services):
-            bad = orjson.dumps([{"service": service, "ts": time.time(), "ok": False, "latency_ms": 10.0}] * 100)
+            def outage() -> None:  # a failing service keeps sending: one record of 100 errors every 50 ms
+                bad = orjson.dumps([{"service": service, "ts": time.time(), "ok": False, "latency_ms": 10.0}] * 100)
+                producer.produce("sla.events", bad, service.encode(), partition=home_partition(service, 4))
+                producer.flush(5)
+
             sent = time.perf_counter()
-            producer.produce("sla.events", bad, service.encode(), partition=home_partition(service, 4))
-            producer.flush(5)
-            got, other_here = _await_page(consumer, f"{service}-availability", first_timeout_s if index == 0 else timeout_s)
+            outage()
+            got, other_here = _await_page(consumer, f"{service}-availability", first_timeout_s if index == 0 else timeout_s,
+                                          every=(0.05, outage))
             other += other_here
             if got is None:
                 if index == 0:
@@ -143,11 +149,15 @@ def run_detection(children: Children, address: str, catalog: Path, services: lis
         children.stop(proc)
 
 
-def _await_page(consumer, slo: str, timeout_s: float) -> tuple[float | None, int]:
+def _await_page(consumer, slo: str, timeout_s: float, every=None) -> tuple[float | None, int]:
     """perf_counter when a firing page alert for `slo` is read (None on timeout), and the other
-    records seen meanwhile."""
+    records seen meanwhile; `every=(seconds, fn)` calls fn at that interval while waiting."""
     deadline, others = time.perf_counter() + timeout_s, 0
+    next_call = time.perf_counter() + every[0] if every else math.inf
     while time.perf_counter() < deadline:
+        if time.perf_counter() >= next_call:
+            every[1]()
+            next_call += every[0]
         msg = consumer.poll(0.01)
         if msg is None or msg.error():
             continue

@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     replay = verb("replay", cmd_replay, "run the engine and policies over a JSONL file, no broker; prints alerts", connection=False)
     replay.add_argument("--catalog", action="append", required=True, help="catalogue file or folder, repeatable")
     replay.add_argument("events", help="JSON lines: one event or an array of events per line")
-    replay.add_argument("--decision-step", type=float, default=1.0, help="seconds of event time between decisions (as the worker's)")
+    replay.add_argument("--decision-step", type=float, help="seconds of event time between decisions (default: the worker's, 0.1)")
     catalog = verbs.add_parser("catalog", help="the service catalogue").add_subparsers(title="catalog commands", metavar="COMMAND")
     validate = catalog.add_parser("validate", help="check catalogue files; errors name file, line and field")
     validate.add_argument("paths", nargs="+", metavar="PATH")

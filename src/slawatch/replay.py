@@ -30,16 +30,17 @@ import orjson
 from slawatch.catalog import load_catalog
 from slawatch.engine import Engine
 from slawatch.ingest.decode import decode_record
+from slawatch.settings import Settings
 
 
 def run_replay(catalog_paths: Sequence[str | Path], events_path: str | Path, out: TextIO | None = None,
-               wall_clock: str = "event", err: TextIO | None = None, step_s: float = 1.0) -> int:
+               wall_clock: str = "event", err: TextIO | None = None, step_s: float | None = None) -> int:
     """Replay the file; return 0, or 1 when some line or event was refused (all others still count)."""
     if wall_clock not in ("event", "system"):
         raise ValueError(f"wall_clock must be 'event' or 'system', got {wall_clock!r}")
     out = out or sys.stdout
     err = err or sys.stderr
-    engine = Engine(load_catalog(catalog_paths), step_s=step_s)
+    engine = Engine(load_catalog(catalog_paths), step_s=Settings().decision_step_s if step_s is None else step_s)
     names = [slo.name for slo in engine.catalog.slos]
     wall = -math.inf
     problems = 0

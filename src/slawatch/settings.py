@@ -66,7 +66,7 @@ class Settings:
     log_json: bool = False
     # Alerts are decided at event-time step edges (so they do not depend on batching); the step
     # bounds detection latency from above and costs one decision per SLO per step with traffic.
-    decision_step_s: float = 1.0
+    decision_step_s: float = 0.1
 
     @property
     def embedded(self) -> bool:
@@ -122,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--topics-dir", help="folder of topic specs [SLAWATCH_TOPICS_DIR]")
     g.add_argument("--data-dir", help="worker state folder (default .run) [SLAWATCH_DATA_DIR]")
     g.add_argument("--session-timeout", type=float, help="consumer group session timeout, seconds [SLAWATCH_SESSION_TIMEOUT]")
-    g.add_argument("--decision-step", type=float, help="seconds of event time between alert decisions (default 1) [SLAWATCH_DECISION_STEP]")
+    g.add_argument("--decision-step", type=float, help="seconds of event time between alert decisions (default 0.1) [SLAWATCH_DECISION_STEP]")
     g.add_argument("--log-level", help="debug|info|warning|error [SLAWATCH_LOG_LEVEL]")
     g.add_argument("--log-json", action="store_true", default=None, help="JSON log lines [SLAWATCH_LOG_JSON=1]")
 
