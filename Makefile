@@ -28,8 +28,8 @@ test: $(STAMP) ## the whole suite: unit, property, golden and real-broker integr
 test-fast: $(STAMP) ## everything but the real-broker integration tests
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
-bench: $(STAMP) ## micro-benchmarks of the engine core (figures printed, never asserted)
-	$(PY) bench/core_bench.py
+bench: $(STAMP) ## end-to-end and engine benchmarks on the embedded broker; figures printed and written to bench-results.json
+	$(PY) bench/run_bench.py --out bench-results.json
 
 validate: $(STAMP) ## validate the example catalogues
 	$(VENV)/bin/slawatch catalog validate examples/catalog
