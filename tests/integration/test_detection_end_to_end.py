@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import math
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +127,24 @@ def test_a_worker_on_the_broker_alerts_as_replay_does(name, fresh_broker, tmp_pa
     for payload, headers in live:
         assert headers["ce_specversion"] == b"1.0" and headers["ce_type"].startswith(b"dev.slawatch.alert.")
         assert payload["slo"] and payload["observed_at"]
+    if name == "outage-pages":
+        assert_the_cli_shows_status_and_alerts(fresh_broker, payloads)
+
+
+def assert_the_cli_shows_status_and_alerts(address: str, payloads: list[dict]) -> None:
+    """`slawatch status` and `slawatch alerts tail` read what the worker published."""
+    status = subprocess.run([sys.executable, "-m", "slawatch", "status", "--broker", address],
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert status.returncode == 0, status.stderr
+    assert "search-availability" in status.stdout and "99.90%" in status.stdout
+    tail = subprocess.Popen([sys.executable, "-m", "slawatch", "alerts", "tail", "--from-beginning", "--broker", address],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    try:
+        first = tail.stdout.readline()
+    finally:
+        tail.kill()
+        tail.wait()
+    assert any(p["id"] in first for p in payloads) and ("FIRING" in first or "RESOLVED" in first), first
 
 
 def test_a_worker_killed_mid_stream_loses_no_alert_and_resends_none_under_a_new_id(fresh_broker, tmp_path: Path):

@@ -44,6 +44,8 @@ def run_once(tmp_path, port: int) -> str:
     try:
         first = wait_for(lambda: events_counted(port), 90, what="demo events counted at /metrics")
         wait_for(lambda: events_counted(port) > first, 30, what="the counter to keep rising")
+        gauges = http_get(f"http://127.0.0.1:{port}/metrics")[1].decode()
+        assert 'slawatch_objective_ratio{slo="search-availability"} 0.995' in gauges
         family = children_of(proc.pid)
         family += [g for c in family for g in children_of(c)]
         assert len(family) >= 3, "broker, worker and demo run as children"
