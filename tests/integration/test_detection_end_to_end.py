@@ -21,7 +21,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from kafka_helpers import REPO, WorkerProcess, wait_for
+from kafka_helpers import REPO, WorkerProcess, consume_all, wait_for
 from slawatch.broker import EmbeddedBroker
 from slawatch.replay import run_replay
 from slawatch.topics import apply_topics, load_specs
@@ -129,6 +129,9 @@ def test_a_worker_on_the_broker_alerts_as_replay_does(name, fresh_broker, tmp_pa
         assert payload["slo"] and payload["observed_at"]
     if name == "outage-pages":
         assert_the_cli_shows_status_and_alerts(fresh_broker, payloads)
+        [published] = consume_all(fresh_broker, "sla.catalog", expect=1)
+        assert published.key == b"search"
+        assert [s["name"] for s in orjson.loads(published.value)["slos"]] == ["search-availability"]
 
 
 def assert_the_cli_shows_status_and_alerts(address: str, payloads: list[dict]) -> None:
