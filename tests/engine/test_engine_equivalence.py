@@ -165,3 +165,38 @@ def test_apply_without_offsets_and_with_one_event_records_equals_the_reference()
     for name in slow._runtimes:
         assert fast.checkpoint(name) == slow.checkpoint(name)
     _ = replace  # keep the import for builders above
+
+
+@settings(max_examples=120, deadline=None)
+@given(events_st, st.lists(st.integers(1, 6), min_size=1, max_size=12), st.lists(st.integers(1, 30), min_size=1, max_size=8),
+       st.sampled_from([1.0, 0.1, 2.0]), st.sampled_from([0, 0, 3]))
+def test_apply_records_equals_applying_each_record_in_turn(raw, cuts, batches, step, redeliver):
+    """The worker applies a batch's records of one partition together: per record, the same Applied,
+    and afterwards the same alerts and checkpoints, as the per-event reference on each record in turn."""
+    events = build(raw)
+    records, at, offset = [], 0, 0
+    while at < len(events):
+        size = cuts[len(records) % len(cuts)]
+        offset += 1
+        if redeliver and len(records) % redeliver == redeliver - 1:
+            offset -= 1  # the same offset again: a duplicate for every SLO that counted it
+            records.append((offset, events[max(0, at - size) : at] or events[:size]))
+        else:
+            records.append((offset, events[at : at + size]))
+            at += size
+    batched, single = Engine(catalog(), step_s=step), Engine(catalog(), step_s=step)
+    start, n = 0, 0
+    while start < len(records):
+        group = records[start : start + batches[n % len(batches)]]
+        start, n = start + len(group), n + 1
+        wall = max(e.ts for _, chunk in group for e in chunk) if n % 2 else BASE + start
+        got = batched.apply_records(group, partition=0, wall_now=wall)
+        want = [reference_apply(single, chunk, partition=0, offset=off, wall_now=wall) for off, chunk in group]
+        assert [(a.counted, a.duplicates, a.touched, a.refused) for a in got] == \
+               [(a.counted, a.duplicates, a.touched, a.refused) for a in want]
+        assert list(batched._runtimes) == list(single._runtimes)
+        if n % 3 == 0:
+            assert [r.payload for r in batched.evaluate(wall + 2)] == [r.payload for r in single.evaluate(wall + 2)]
+    assert [r.payload for r in batched.evaluate(BASE + 10**6)] == [r.payload for r in single.evaluate(BASE + 10**6)]
+    for name in single._runtimes:
+        assert batched.checkpoint(name) == single.checkpoint(name), name

@@ -21,6 +21,7 @@ turns that off for runs that must depend on event order alone.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 
 from slawatch.core import evaluate as ev
@@ -137,66 +138,114 @@ class Engine:
         (`SloRuntime.apply_events`). SLOs share nothing while counting, so this is the same as
         taking the events one by one; a refused event is reported once, with the reason of the
         first SLO (in catalogue order) that refused it."""
-        applied = Applied()
-        if not events:
-            return applied
+        return self.apply_records([(offset, events)], partition=partition, wall_now=wall_now)[0]
+
+    def apply_records(self, records: Sequence[tuple[int | None, Sequence[Event]]], *, partition: int | None = None,
+                      wall_now: float) -> list[Applied]:
+        """`apply` for several records of one partition, in offset order: one `Applied` per record,
+        exactly what `apply` would return for each in turn.
+
+        Each SLO counts the events of all the batch's records it matches in one run (a record it has
+        already counted, by offset, is skipped as a duplicate), so a batch of one-event records costs
+        one `SloRuntime.apply_events` per SLO, not one per record and SLO. The same as applying the
+        records one by one: an SLO's run is its events in record order, and SLOs share nothing."""
+        results = [Applied() for _ in records]
         step, ahead = self.step_s, self.max_future_s
         runtimes = self._runtimes
-        # Which events each SLO counts: None = all of them (one service whose SLOs have no filters).
-        service = events[0].service
-        plain = self._plain.get(service)
-        if plain is not None and all(e.service == service for e in events):
-            matched: list[tuple[tuple, list[int] | None]] = [(plain, None)]
-        else:
-            by_tuple: dict[int, tuple[tuple, list[int]]] = {}
-            slos_for = self._index.slos_for
-            for i, event in enumerate(events):
-                slos = slos_for(event)
-                if slos:
-                    entry = by_tuple.get(id(slos))
-                    if entry is None:
-                        by_tuple[id(slos)] = (slos, [i])
-                    else:
-                        entry[1].append(i)
-            matched = list(by_tuple.values())
+        plain_for, slos_for = self._plain.get, self._index.slos_for
+        # SLO name -> (slo, {record index: [positions or None, ...]}), records in order.
         plan: dict[str, tuple] = {}
-        for slos, positions in matched:
-            for slo in slos:
-                entry = plan.get(slo.name)
-                if entry is None:
-                    plan[slo.name] = (slo, [positions])
-                else:
-                    entry[1].append(positions)
-        refusals: dict[int, tuple[int, tuple]] = {}
-        for name, (slo, lists) in plan.items():
-            rt = runtimes.get(name) or self._runtime(name)
-            if lists[0] is None:
-                positions, mine = None, events
+        for r, (_, events) in enumerate(records):
+            if not events:
+                continue
+            # Which events each SLO counts: None = all of them (one service whose SLOs have no filters).
+            service = events[0].service
+            plain = plain_for(service)
+            if plain is not None and (len(events) == 1 or all(e.service == service for e in events)):
+                matched: list = [(plain, None)]
             else:
-                positions = lists[0] if len(lists) == 1 else sorted(i for part in lists for i in part)
-                mine = [events[i] for i in positions]
-            if offset is not None:
-                state = rt.state
-                seen = state.offsets.get(partition)
-                if seen is not None and offset <= seen:
-                    state.duplicates += len(mine)
-                    applied.duplicates += len(mine)
-                    continue
-                state.offsets[partition] = offset
+                by_tuple: dict[int, tuple[tuple, list[int]]] = {}
+                for i, event in enumerate(events):
+                    slos = slos_for(event)
+                    if slos:
+                        entry = by_tuple.get(id(slos))
+                        if entry is None:
+                            by_tuple[id(slos)] = (slos, [i])
+                        else:
+                            entry[1].append(i)
+                matched = list(by_tuple.values())
+            for slos, positions in matched:
+                for slo in slos:
+                    entry = plan.get(slo.name)
+                    if entry is None:
+                        plan[slo.name] = (slo, {r: [positions]})
+                    else:
+                        lists = entry[1].get(r)
+                        if lists is None:
+                            entry[1][r] = [positions]
+                        else:
+                            lists.append(positions)
+        refusals: list[dict[int, tuple[int, tuple]] | None] = [None] * len(records)
+        for name, (slo, per_record) in plan.items():
+            rt = runtimes.get(name) or self._runtime(name)
+            state = rt.state
+            # (record index, positions or None, where its events start in `mine`), in record order
+            owners: list[tuple[int, list[int] | None, int]] = []
+            mine: list = []
+            for r, lists in per_record.items():
+                offset, events = records[r]
+                if lists[0] is None:
+                    positions, theirs = None, events
+                else:
+                    positions = lists[0] if len(lists) == 1 else sorted(i for part in lists for i in part)
+                    theirs = [events[i] for i in positions]
+                if offset is not None:
+                    seen = state.offsets.get(partition)
+                    if seen is not None and offset <= seen:
+                        state.duplicates += len(theirs)
+                        results[r].duplicates += len(theirs)
+                        continue
+                    state.offsets[partition] = offset
+                owners.append((r, positions, len(mine)))
+                if len(per_record) == 1:
+                    mine = theirs
+                else:
+                    mine.extend(theirs)
+            if not owners:
+                continue
             counted, refused = rt.apply_events(mine, wall_now, step, ahead)
-            if counted:
-                applied.counted += counted
-                applied.touched.add(name)
+            if not refused:
+                if counted:
+                    for k, (r, _, begin) in enumerate(owners):
+                        applied = results[r]
+                        applied.counted += (owners[k + 1][2] if k + 1 < len(owners) else len(mine)) - begin
+                        applied.touched.add(name)
+                continue
+            rank = self._rank[name]
+            starts = [begin for _, _, begin in owners]
+            ends = starts[1:] + [len(mine)]
+            bad_by_owner = [0] * len(owners)
             for at, outcome in refused:
-                index = at if positions is None else positions[at]
-                rank = self._rank[name]
-                found = refusals.get(index)
+                k = bisect_right(starts, at) - 1
+                bad_by_owner[k] += 1
+                r, positions, begin = owners[k]
+                index = at - begin if positions is None else positions[at - begin]
+                found_by = refusals[r]
+                if found_by is None:
+                    found_by = refusals[r] = {}
+                found = found_by.get(index)
                 if found is None or rank < found[0]:
                     message = _MESSAGES[outcome].format(slo=name, ahead=ahead)
-                    refusals[index] = (rank, (events[index], _REASONS[outcome], message))
-        if refusals:
-            applied.refused = [refusals[i][1] for i in sorted(refusals)]
-        return applied
+                    found_by[index] = (rank, (records[r][1][index], _REASONS[outcome], message))
+            for k, (r, _, begin) in enumerate(owners):
+                n = ends[k] - begin - bad_by_owner[k]
+                if n:
+                    results[r].counted += n
+                    results[r].touched.add(name)
+        for r, found_by in enumerate(refusals):
+            if found_by:
+                results[r].refused = [found_by[i][1] for i in sorted(found_by)]
+        return results
 
     # Decisions and their records.
     def evaluate(self, wall_now: float, slos: Iterable[str] | None = None) -> list[AlertRecord]:

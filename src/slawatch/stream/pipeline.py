@@ -2,8 +2,9 @@
 
 Kept apart from the Faust app so the per-batch logic reads top to bottom. The order matters:
 1. decode and route every record (dead letters and re-homed events are sent at once);
-2. apply each record's local events to the engine with its partition and offset (a redelivered
-   record is recognised by its offset and skipped);
+2. apply each partition's records to the engine together (`Engine.apply_records`: each record with
+   its partition and offset, so a redelivered record is recognised by its offset and skipped; one
+   counting run per SLO and batch, the same as applying the records one at a time);
 3. evaluate the touched SLOs; the caller sends alert changes and status;
 4. only then checkpoint every SLO the batch touched into the state table, once per batch
    (changelog writes grow with SLOs touched, not with events). A crash before the checkpoint
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,36 +53,77 @@ class Pipeline:
     _status_sent: dict[str, float] = field(default_factory=dict)
 
     def process(self, events: Sequence, wall_now: float | None = None) -> Outbox:
-        """`events` are Faust EventT of one take_events() batch."""
+        """`events` are Faust EventT of one take_events() batch.
+
+        Records are decoded and routed one by one, then each partition's records are applied to the
+        engine together (`Engine.apply_records`: one counting run per SLO and batch, the same as one
+        record at a time, since a service's SLOs only ever see its home partition's records, in
+        offset order). Counters are bumped once per batch."""
         now = time.time() if wall_now is None else wall_now
         out = Outbox()
-        touched_by_partition = out.touched
-        for fevent in events:
+        metrics = self.metrics
+        partitions, max_bytes, max_future_s = self.partitions, self.max_record_bytes, self.max_future_s
+        # Dead letters per record, so they leave in record order as before.
+        dead_by_record: list[list | None] = [None] * len(events)
+        invalid: Counter = Counter()
+        rerouted = 0
+        # partition -> [(record index, Faust event, source, local events)] in arrival (offset) order
+        by_partition: dict[int, list] = {}
+        for n, fevent in enumerate(events):
             message = fevent.message
             source = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value,
                                   int(message.timestamp * 1000) if message.timestamp else None)
-            self.metrics.records.inc()
-            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s)
-            out.dead.extend(routed.dead)
-            for reason in routed.invalid_reasons:
-                self.metrics.invalid.labels(reason).inc()
+            routed = route_record(source, partitions, now, max_bytes, max_future_s)
+            if routed.dead:
+                dead_by_record[n] = list(routed.dead)
+            if routed.invalid_reasons:
+                invalid.update(routed.invalid_reasons)
             for service, (home, batch, count) in routed.reroute.items():
                 out.reroute.append((service, home, batch))
-                self.metrics.rerouted.inc(count)
-            if not routed.local:
-                continue
-            applied = self.engine.apply(routed.local, partition=message.partition, offset=message.offset, wall_now=now)
-            if applied.duplicates:  # a redelivered record: its events were counted before the crash
-                self.metrics.duplicates.inc(applied.duplicates)
-                continue
-            self._count(routed.local)
-            for event, reason, text in applied.refused:
-                out.dead.append(dead_letter(Invalid(reason, text, "ts", element=_event_doc(event)), source, now))
-                self.metrics.invalid.labels(reason).inc()
-            slot = touched_by_partition.setdefault(message.partition, (fevent, set()))
-            touched_by_partition[message.partition] = (fevent, slot[1] | applied.touched)
-            self.metrics.lag.observe(max(0.0, now - routed.local[-1].ts))
-        self.metrics.batch_records.observe(len(events))
+                rerouted += count
+            if routed.local:
+                by_partition.setdefault(message.partition, []).append((n, fevent, source, routed.local))
+        duplicates = 0
+        counts: dict[tuple[str, bool], int] = {}
+        lags: list[float] = []
+        touched_by_partition = out.touched
+        for partition, records in by_partition.items():
+            results = self.engine.apply_records([(src.offset, local) for _, _, src, local in records],
+                                                partition=partition, wall_now=now)
+            touched: set[str] = set()
+            last = None
+            for (n, fevent, source, local), applied in zip(records, results):
+                if applied.duplicates:  # a redelivered record: its events were counted before the crash
+                    duplicates += applied.duplicates
+                    continue
+                _count(local, counts)
+                for event, reason, text in applied.refused:
+                    found = dead_by_record[n]
+                    if found is None:
+                        found = dead_by_record[n] = []
+                    found.append(dead_letter(Invalid(reason, text, "ts", element=_event_doc(event)), source, now))
+                    invalid[reason] += 1
+                touched |= applied.touched
+                last = fevent
+                lags.append(max(0.0, now - local[-1].ts))
+            if last is not None:
+                touched_by_partition[partition] = (last, touched)
+        for found in dead_by_record:
+            if found:
+                out.dead.extend(found)
+        metrics.records.inc(len(events))
+        for reason, count in invalid.items():
+            metrics.invalid.labels(reason).inc(count)
+        if rerouted:
+            metrics.rerouted.inc(rerouted)
+        if duplicates:
+            metrics.duplicates.inc(duplicates)
+        for (service, ok), count in counts.items():
+            metrics.count_event(service, ok, count)
+        observe = metrics.lag.observe
+        for lag in lags:
+            observe(lag)
+        metrics.batch_records.observe(len(events))
         touched = set().union(*(slos for _, slos in touched_by_partition.values()))
         if touched:
             out.alerts.extend(self.engine.evaluate(now, touched))
@@ -106,17 +149,18 @@ class Pipeline:
             finally:
                 _current_event.reset(token)
 
-    def _count(self, events: list[Event]) -> None:
-        ok = sum(1 for e in events if e.ok)
-        service = events[0].service
-        if all(e.service == service for e in events):
-            if ok:
-                self.metrics.count_event(service, True, ok)
-            if len(events) - ok:
-                self.metrics.count_event(service, False, len(events) - ok)
-        else:
-            for e in events:
-                self.metrics.count_event(e.service, e.ok)
+def _count(events: list[Event], counts: dict[tuple[str, bool], int]) -> None:
+    """Add one record's valid events to counts[(service, ok)]."""
+    ok = sum(1 for e in events if e.ok)
+    service = events[0].service
+    if len(events) == 1 or all(e.service == service for e in events):
+        if ok:
+            counts[(service, True)] = counts.get((service, True), 0) + ok
+        if len(events) - ok:
+            counts[(service, False)] = counts.get((service, False), 0) + len(events) - ok
+    else:
+        for e in events:
+            counts[(e.service, e.ok)] = counts.get((e.service, e.ok), 0) + 1
 
 
 def _event_doc(event: Event) -> dict:
