@@ -44,6 +44,9 @@ OUTCOME_ERROR = "error"
 # Dead-letter record headers (the value is a JSON envelope; headers allow filtering without parsing).
 HEADER_REASON = "slawatch_reason"
 HEADER_SOURCE = "slawatch_source"
+# On a re-homed record: "<partition>:<offset>" of the record it came from, so that a record re-homed
+# twice (its origin redelivered after a crash) is recognised by the origin's offset and counted once.
+HEADER_ORIGIN = "slawatch_origin"
 
 # SLO gauges, exported by a scrape-time collector over the engine's live state (Engine.gauges).
 METRIC_SLI_RATIO = "slawatch_sli_ratio"  # {slo, window}

@@ -166,7 +166,10 @@ def test_a_worker_killed_mid_stream_loses_no_alert_and_resends_none_under_a_new_
     produce(fresh_broker, events[half:])
     second = WorkerProcess(fresh_broker, tmp_path / "b", catalog=catalog).start()
     try:
-        wait_for(lambda: counted(second) >= len(events), 90, what="every event counted once the successor caught up")
+        try:
+            wait_for(lambda: counted(second) >= len(events), 90, what="every event counted once the successor caught up")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: counted {second.state()} of {len(events)}; worker log:\n{second.log_tail(15)}") from None
         total = counted(second)
         live = alerts_on_topics(fresh_broker, transitions(reference))
     finally:

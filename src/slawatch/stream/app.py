@@ -139,8 +139,8 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
             out = pipeline.process(batch)
             for dead in out.dead:
                 await topics[TOPIC_DEADLETTER].send(key=dead.key, value=dead.value, headers=dead.headers)
-            for service, home, value in out.reroute:
-                await events_topic.send(key=service.encode(), value=value, partition=home)
+            for service, home, value, headers in out.reroute:
+                await events_topic.send(key=service.encode(), value=value, partition=home, headers=headers)
             await send_alerts(out.alerts)
             await send_status(out.status)
             pipeline.checkpoint(out)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import orjson
 from faust.streams import _current_event  # the context Faust reads to pick a table write's partition
 
+from slawatch.conventions import HEADER_ORIGIN
 from slawatch.core.event import Event
 from slawatch.ingest.deadletter import SourceRecord, dead_letter
 from slawatch.ingest.decode import Invalid
@@ -35,7 +36,7 @@ class Outbox:
     """What a batch wants sent, gathered so sending happens in one place."""
 
     dead: list = field(default_factory=list)  # DeadLetter
-    reroute: list = field(default_factory=list)  # (service, partition, bytes)
+    reroute: list = field(default_factory=list)  # (service, home partition, bytes, headers with the origin)
     alerts: list = field(default_factory=list)  # AlertRecord
     status: list = field(default_factory=list)  # StatusRecord
     touched: dict = field(default_factory=dict)  # partition -> (last Faust event there, SLO names)
@@ -79,20 +80,24 @@ class Pipeline:
             if routed.invalid_reasons:
                 invalid.update(routed.invalid_reasons)
             for service, (home, batch, count) in routed.reroute.items():
-                out.reroute.append((service, home, batch))
+                origin = f"{message.partition}:{message.offset}".encode()
+                out.reroute.append((service, home, batch, [(HEADER_ORIGIN, origin)]))
                 rerouted += count
             if routed.local:
-                by_partition.setdefault(message.partition, []).append((n, fevent, source, routed.local))
+                by_partition.setdefault(message.partition, []).append(
+                    (n, fevent, source, routed.local, _dedupe_position(message)))
         duplicates = 0
         counts: dict[tuple[str, bool], int] = {}
         lags: list[float] = []
         touched_by_partition = out.touched
         for partition, records in by_partition.items():
-            results = self.engine.apply_records([(src.offset, local) for _, _, src, local in records],
-                                                partition=partition, wall_now=now)
+            results = []
+            for run in _runs_by_dedupe_partition(records):
+                results += self.engine.apply_records([(pos[1], local) for *_, local, pos in run],
+                                                     partition=run[0][4][0], wall_now=now)
             touched: set[str] = set()
             last = None
-            for (n, fevent, source, local), applied in zip(records, results):
+            for (n, fevent, source, local, _), applied in zip(records, results):
                 if applied.duplicates:  # a redelivered record: its events were counted before the crash
                     duplicates += applied.duplicates
                     continue
@@ -161,6 +166,31 @@ def _count(events: list[Event], counts: dict[tuple[str, bool], int]) -> None:
     else:
         for e in events:
             counts[(e.service, e.ok)] = counts.get((e.service, e.ok), 0) + 1
+
+
+def _dedupe_position(message) -> tuple[int, int]:
+    """(partition, offset) that identifies a record's events for redelivery: its own, or, for a
+    re-homed record, its origin's (see conventions.HEADER_ORIGIN). A re-homed record always comes from
+    another partition than its service's home, so the two kinds never share a partition key."""
+    headers = message.headers
+    if headers:
+        items = headers.items() if isinstance(headers, dict) else headers
+        for key, value in items:
+            if key == HEADER_ORIGIN:
+                partition, _, offset = value.decode().partition(":")
+                return int(partition), int(offset)
+    return message.partition, message.offset
+
+
+def _runs_by_dedupe_partition(records: list) -> list[list]:
+    """Consecutive records with the same dedupe partition, in order (apply_records takes one partition)."""
+    runs: list[list] = []
+    for record in records:
+        if runs and runs[-1][0][4][0] == record[4][0]:
+            runs[-1].append(record)
+        else:
+            runs.append([record])
+    return runs
 
 
 def _event_doc(event: Event) -> dict:
