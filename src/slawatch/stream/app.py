@@ -144,6 +144,10 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
             await send_alerts(out.alerts)
             await send_status(out.status)
             pipeline.checkpoint(out)
+            # Faust commits a source offset without waiting for table changelog sends (they sit in
+            # the producer buffer), so a kill -9 could commit a batch whose checkpoints were never
+            # published: its events lost. Flushing before the batch is acked closes that gap.
+            await app.producer.flush()
 
     @app.timer(EVALUATE_EVERY_S)
     async def evaluate_on_the_clock():
