@@ -35,8 +35,13 @@ METRIC_EVENTS_REROUTED = "slawatch_events_rerouted_total"
 METRIC_EVENTS_DUPLICATE = "slawatch_events_duplicate_total"
 METRIC_BATCH_RECORDS = "slawatch_batch_records"
 METRIC_EVENT_LAG = "slawatch_event_lag_seconds"
+METRIC_RECORDS_REDELIVERED = "slawatch_records_redelivered_total"  # below the partition's progress
+METRIC_OFFSET_GAPS = "slawatch_offset_gaps_total"  # {kind}: GAP_LOST (worker stops) or GAP_ABSENT (skipped)
+METRIC_OFFSET_RESETS = "slawatch_offset_resets_total"  # the topic is not the log the progress was made on
 
 # Label values.
+GAP_LOST = "lost"  # the missing offsets are in the log: lost in this process, the worker stops
+GAP_ABSENT = "absent"  # the log does not hold them (retention, transaction markers): accepted
 UNKNOWN_SERVICE = "_unknown"  # every service not in the catalogue shares this one series
 OUTCOME_OK = "ok"
 OUTCOME_ERROR = "error"

@@ -14,6 +14,9 @@ from slawatch.conventions import (
     METRIC_BATCH_RECORDS,
     METRIC_EVENT_LAG,
     METRIC_EVENTS_REROUTED,
+    METRIC_OFFSET_GAPS,
+    METRIC_OFFSET_RESETS,
+    METRIC_RECORDS_REDELIVERED,
     METRIC_RECORDS,
     OUTCOME_ERROR,
     OUTCOME_OK,
@@ -45,6 +48,18 @@ class IngestMetrics:
         self.duplicates = Counter(
             METRIC_EVENTS_DUPLICATE.removesuffix("_total"), "Events skipped because a checkpoint already covers their offset "
             "(redelivery after a crash or rebalance)", registry=registry,
+        )
+        self.records_redelivered = Counter(
+            METRIC_RECORDS_REDELIVERED.removesuffix("_total"), "Records dropped before decoding because the "
+            "partition's progress already covers them (redelivery after a crash or rebalance)", registry=registry,
+        )
+        self.offset_gaps = Counter(
+            METRIC_OFFSET_GAPS.removesuffix("_total"), "Gaps in a partition's offsets: kind=lost (in the log but never "
+            "delivered: the worker stops and its successor resumes there) or kind=absent (not in the log; skipped)", ["kind"], registry=registry,
+        )
+        self.offset_resets = Counter(
+            METRIC_OFFSET_RESETS.removesuffix("_total"), "Partitions whose log is not the one their progress was made on "
+            "(topic recreated, in-memory broker restarted): progress and dedupe state reset", registry=registry,
         )
         self.batch_records = Histogram(
             METRIC_BATCH_RECORDS, "Records per processed batch", registry=registry,

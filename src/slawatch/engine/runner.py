@@ -124,6 +124,11 @@ class Engine:
             good, total, excluded = good + stats.good, total + stats.total, excluded + stats.excluded
         return {"good": good, "total": total, "excluded": excluded}
 
+    def forget_offsets(self, slo: str) -> None:
+        """Forget which source offsets the SLO has counted: its topic is a new log (recreated, or an
+        in-memory broker restarted), where old offsets name other records."""
+        self._runtime(slo).state.offsets.clear()
+
     def drop(self, slos: Iterable[str]) -> None:
         for name in slos:
             self._runtimes.pop(name, None)

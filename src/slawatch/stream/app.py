@@ -7,6 +7,9 @@ nothing happens at import time and tests can build as many apps as they like.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -31,9 +34,16 @@ from slawatch.engine import Engine
 from slawatch.ingest.router import home_partition
 from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
-from slawatch.stream import kafka_fixes
+from slawatch.stream import kafka_fixes, logprobe
+from slawatch.conventions import GAP_ABSENT, GAP_LOST
 from slawatch.stream.collector import EngineCollector
-from slawatch.stream.pipeline import Pipeline
+from slawatch.stream.pipeline import Outbox, Pipeline, write_through
+from slawatch.stream.progress import LostRecords, Progress
+
+log = logging.getLogger(__name__)
+# A batch that cannot be completed (a send refused, a bug) must not be acked and must not be
+# skipped: the worker stops with this code and its successor resumes from the last progress.
+EXIT_BATCH_FAILED = 75
 
 # Per batch the worker evaluates and checkpoints every SLO the batch touched (~100 µs each), so on
 # one-event records the batch size decides the cost per record: 0.02 s / 500 gave ~130-record
@@ -63,8 +73,11 @@ class Worker:
             assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == TOPIC_EVENTS}
         except Exception:  # consumer not started
             return []
+        return [slo for partition in sorted(assigned) for slo in self.slos_homed_on(partition)]
+
+    def slos_homed_on(self, partition: int) -> list[str]:
         return [slo for service in sorted(self.engine.known_services)
-                if home_partition(service, self.partitions) in assigned
+                if home_partition(service, self.partitions) == partition
                 for slo in self.engine.slo_names_for(service)]
 
 
@@ -112,6 +125,8 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
         value_serializer="json",
     )
     state_table = app.Table("slo_state", default=None, partitions=partitions, key_type=str, value_type=bytes)
+    # partition (str) -> stream.progress.Progress bytes; co-partitioned with sla.events (see progress.py)
+    progress_table = app.Table("events_progress", default=None, partitions=partitions, key_type=str, value_type=bytes)
     engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
                     load_checkpoint=lambda slo: state_table.get(slo), step_s=settings.decision_step_s)
     registry = CollectorRegistry()
@@ -125,42 +140,122 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     topics = {name: app.topic(name, **raw) for name in
               (TOPIC_DEADLETTER, TOPIC_WARNINGS, TOPIC_BREACHES, TOPIC_STATUS, TOPIC_RECORDS, TOPIC_CATALOG)}
 
-    async def send_alerts(alerts) -> None:
-        for alert in alerts:
-            await topics[alert.topic].send(key=alert.key.encode(), value=orjson.dumps(alert.payload), headers=alert.headers)
+    def send_alerts(alerts) -> list:
+        return [topics[a.topic].send_soon(key=a.key.encode(), value=orjson.dumps(a.payload), headers=a.headers)
+                for a in alerts]
 
-    async def send_status(records, topic=TOPIC_STATUS) -> None:
-        for record in records:
-            await topics[topic].send(key=record.key.encode(), value=orjson.dumps(record.payload))
+    def send_status(records, topic=TOPIC_STATUS) -> list:
+        return [topics[topic].send_soon(key=r.key.encode(), value=orjson.dumps(r.payload)) for r in records]
+
+    def send_outbox(out: Outbox) -> list:
+        """Every send of a batch, in order, as futures that complete when the broker acknowledges."""
+        futures = [topics[TOPIC_DEADLETTER].send_soon(key=d.key, value=d.value, headers=d.headers) for d in out.dead]
+        futures += [events_topic.send_soon(key=r.service.encode(), value=r.value, partition=r.home, headers=r.headers)
+                    for r in out.reroute]
+        return futures + send_alerts(out.alerts) + send_status(out.status)
+
+    slo_service = {slo.name: slo.service for slo in catalog.slos}
+    # One batch or one timer evaluation at a time: a timer must not checkpoint an SLO between a
+    # batch's apply and the acknowledgement of that batch's alerts.
+    engine_lock = asyncio.Lock()
+
+    async def resolve_gaps(batch) -> None:
+        """Skip offsets absent from the log; stop on offsets the log holds but this process lost."""
+        gaps = pipeline.tracker.gaps([(e.message.partition, e.message.offset) for e in batch])
+        if not gaps:
+            return
+        tps = {e.message.partition: e.message.tp for e in batch}
+        found = await logprobe.probe(app, [(tps[g.partition], g.expected) for g in gaps])
+        for gap, record in zip(gaps, found):
+            if record is not None and record.offset == gap.expected:
+                metrics.offset_gaps.labels(GAP_LOST).inc()
+                raise LostRecords(TOPIC_EVENTS, gap)
+            metrics.offset_gaps.labels(GAP_ABSENT).inc()
+            log.warning("%s:%d: offsets %d..%d are not in the log (retention or transaction markers); skipped",
+                        TOPIC_EVENTS, gap.partition, gap.expected, gap.seen - 1)
+            pipeline.tracker.skip(gap.partition, gap.seen)
+
+    async def process_batch(batch) -> None:
+        await resolve_gaps(batch)
+        async with engine_lock:
+            out = pipeline.process(batch)
+            await _all_acknowledged(send_outbox(out) + pipeline.checkpoint(out.touched))
+        # Only now is every effect of the batch durable: record where each partition resumes.
+        await _all_acknowledged([write_through(progress_table, p, str(p), progress.to_bytes())
+                                 for p, progress in out.progress.items()])
 
     @app.agent(events_topic, name="detect")
     async def detect(stream):
         async for batch in stream.take_events(BATCH_MAX_RECORDS, within=BATCH_WITHIN_S):
-            out = pipeline.process(batch)
-            for dead in out.dead:
-                await topics[TOPIC_DEADLETTER].send(key=dead.key, value=dead.value, headers=dead.headers)
-            for service, home, value, headers in out.reroute:
-                await events_topic.send(key=service.encode(), value=value, partition=home, headers=headers)
-            await send_alerts(out.alerts)
-            await send_status(out.status)
-            pipeline.checkpoint(out)
-            # Faust commits a source offset without waiting for table changelog sends (they sit in
-            # the producer buffer), so a kill -9 could commit a batch whose checkpoints were never
-            # published: its events lost. Flushing before the batch is acked closes that gap.
-            await app.producer.flush()
+            try:
+                await process_batch(batch)
+            except Exception as exc:  # never ack past a batch that did not complete
+                _stop_worker(exc, batch)
 
     @app.timer(EVALUATE_EVERY_S)
     async def evaluate_on_the_clock():
-        if _ready(app):
-            await send_alerts(engine.evaluate(time.time(), worker.owned_slos()))
+        if not _ready(app):
+            return
+        async with engine_lock:
+            alerts = engine.evaluate(time.time(), worker.owned_slos())
+            if not alerts:
+                return
+            # Decisions taken by the clock (no-data, a quiet second) are checkpointed like a batch's, so
+            # a crash never re-sends them.
+            touched: dict[int, set[str]] = {}
+            for alert in alerts:
+                slo = alert.payload["slo"]
+                touched.setdefault(home_partition(slo_service[slo], partitions), set()).add(slo)
+            try:
+                await _all_acknowledged(send_alerts(alerts) + pipeline.checkpoint(touched))
+            except Exception as exc:
+                _stop_worker(exc, [])
 
     @app.timer(RECORDS_EVERY_S)
     async def publish_records():
         if _ready(app):
             now = time.time()
+            futures = []
             for slo in worker.owned_slos():
-                await send_status(engine.records(slo, now), TOPIC_RECORDS)
-                await send_status(engine.status(slo, now))
+                futures += send_status(engine.records(slo, now), TOPIC_RECORDS)
+                futures += send_status(engine.status(slo, now))
+            await _all_acknowledged(futures)
+
+    async def resume_positions(streams: set) -> dict:
+        """Each assigned sla.events partition resumes after its progress, if the log is still the one
+        the progress was made on; otherwise its dedupe state is reset (see progress.py)."""
+        events = sorted((tp for tp in streams if tp.topic == TOPIC_EVENTS), key=lambda tp: tp.partition)
+        stored = {tp: progress_table.get(str(tp.partition)) for tp in events}
+        for tp in events:
+            if stored[tp] is None:
+                pipeline.tracker.start(tp.partition, None)
+        known = [(tp, Progress.from_bytes(data)) for tp, data in stored.items() if data]
+        found = await logprobe.probe(app, [(tp, p.offset) for tp, p in known]) if known else []
+        positions = {}
+        for (tp, progress), record in zip(known, found):
+            if record is not None and record.offset == progress.offset and record.crc == progress.crc:
+                positions[tp] = progress.offset + 1
+                pipeline.tracker.start(tp.partition, progress.offset + 1)
+            else:
+                await reset_partition(tp, progress, record)
+                positions[tp] = 0
+                pipeline.tracker.start(tp.partition, None)
+        return positions
+
+    async def reset_partition(tp, progress: Progress, record) -> None:
+        metrics.offset_resets.inc()
+        log.error("%s:%d is not the log this worker's progress was made on (offset %d %s): the topic was "
+                  "recreated or the broker lost its data; reading it from the start and forgetting the offsets "
+                  "its SLOs counted, so new records are not taken for duplicates", tp.topic, tp.partition,
+                  progress.offset, "is gone" if record is None or record.offset != progress.offset else "holds another record")
+        futures = []
+        for slo in worker.slos_homed_on(tp.partition):
+            engine.forget_offsets(slo)
+            futures.append(write_through(state_table, tp.partition, slo, engine.checkpoint(slo)))
+        futures.append(write_through(progress_table, tp.partition, str(tp.partition), None))
+        await _all_acknowledged(futures)
+
+    kafka_fixes.set_resume_positions(app, resume_positions)
 
     @app.task
     async def publish_catalog():
@@ -171,6 +266,9 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     async def forget_states(sender, revoked, **kwargs) -> None:
         # States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost.
         engine.drop(slo.name for slo in catalog.slos)
+        for tp in revoked:
+            if tp.topic == TOPIC_EVENTS:
+                pipeline.tracker.forget(tp.partition)
 
     @app.page("/metrics")
     async def metrics_view(web, request):
@@ -196,6 +294,21 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
         })
 
     return worker
+
+
+async def _all_acknowledged(futures: list) -> None:
+    """Wait until the broker has acknowledged every send (raises the first failure)."""
+    if futures:
+        await asyncio.gather(*futures)
+
+
+def _stop_worker(exc: BaseException, batch) -> None:
+    """Stop at once, acking nothing more: the group redelivers from the last recorded progress."""
+    where = sorted({(e.message.partition, e.message.offset) for e in batch})
+    first = f" (batch from {where[0][0]}:{where[0][1]}, {len(where)} records)" if where else ""
+    log.critical("stopping the worker: a batch could not be completed%s: %s", first, exc, exc_info=exc)
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
 
 
 def _ready(app: faust.App) -> bool:

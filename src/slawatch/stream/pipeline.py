@@ -1,27 +1,27 @@
-"""One batch of `sla.events` records through the engine: route, count, checkpoint, detect, emit.
+"""One batch of `sla.events` records through the engine: admit, route, count, detect, checkpoint.
 
 Kept apart from the Faust app so the per-batch logic reads top to bottom. The order matters:
-1. decode and route every record (dead letters and re-homed events are sent at once);
-2. apply each partition's records to the engine together (`Engine.apply_records`: each record with
-   its partition and offset, so a redelivered record is recognised by its offset and skipped; one
-   counting run per SLO and batch, the same as applying the records one at a time);
-3. evaluate the touched SLOs; the caller sends alert changes and status;
-4. only then checkpoint every SLO the batch touched into the state table, once per batch
-   (changelog writes grow with SLOs touched, not with events). A crash before the checkpoint
-   replays the batch and re-sends the same alerts under the same ids; a crash after it finds the
-   alerts already sent. The other order could record an alert as sent that never was.
+1. admit each record against the partition's next expected offset (`progress.OffsetTracker`):
+   records already applied and checkpointed are dropped, a gap stops the partition for this batch;
+2. decode and route every admitted record (dead letters and re-homed events are sent by the caller);
+3. apply each partition's records to the engine together (`Engine.apply_records`: each record with
+   its partition and offset, so a record an SLO has already counted is skipped for that SLO only);
+4. evaluate the touched SLOs; the caller sends alert changes and status;
+5. only then checkpoint every SLO the batch touched into the state table, once per batch, on its
+   partition's changelog (`checkpoint` returns the sends' futures), and after every send is
+   acknowledged record the partitions' progress. A crash before the checkpoint replays the batch and
+   re-sends the same alerts under the same ids; a crash after it finds the alerts already sent.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import orjson
-from faust.streams import _current_event  # the context Faust reads to pick a table write's partition
 
 from slawatch.conventions import HEADER_ORIGIN
 from slawatch.core.event import Event
@@ -29,17 +29,37 @@ from slawatch.ingest.deadletter import SourceRecord, dead_letter
 from slawatch.ingest.decode import Invalid
 from slawatch.ingest.router import route_record
 from slawatch.metrics import IngestMetrics
+from slawatch.stream.progress import Admit, Gap, LostRecords, OffsetTracker, Progress, record_crc
+
+
+class Reroute(NamedTuple):
+    """Valid events of another service, re-published to its home partition with their origin."""
+
+    service: str
+    home: int
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class LocalRecord(NamedTuple):
+    """A record's events that count on this partition, with where the record came from."""
+
+    index: int  # position in the batch (dead letters leave in record order)
+    source: SourceRecord
+    events: list[Event]
+    dedupe: tuple[int, int]  # (partition, offset) that identifies these events for redelivery
 
 
 @dataclass
 class Outbox:
-    """What a batch wants sent, gathered so sending happens in one place."""
+    """What a batch wants sent and recorded, gathered so sending happens in one place."""
 
     dead: list = field(default_factory=list)  # DeadLetter
-    reroute: list = field(default_factory=list)  # (service, home partition, bytes, headers with the origin)
+    reroute: list[Reroute] = field(default_factory=list)
     alerts: list = field(default_factory=list)  # AlertRecord
     status: list = field(default_factory=list)  # StatusRecord
-    touched: dict = field(default_factory=dict)  # partition -> (last Faust event there, SLO names)
+    touched: dict[int, set[str]] = field(default_factory=dict)  # partition -> SLOs to checkpoint there
+    progress: dict[int, Progress] = field(default_factory=dict)  # partition -> its last taken record
 
 
 @dataclass
@@ -51,72 +71,99 @@ class Pipeline:
     max_record_bytes: int
     max_future_s: float
     status_every_s: float = 5.0
+    tracker: OffsetTracker = field(default_factory=OffsetTracker)
     _status_sent: dict[str, float] = field(default_factory=dict)
 
     def process(self, events: Sequence, wall_now: float | None = None) -> Outbox:
         """`events` are Faust EventT of one take_events() batch.
 
-        Records are decoded and routed one by one, then each partition's records are applied to the
-        engine together (`Engine.apply_records`: one counting run per SLO and batch, the same as one
-        record at a time, since a service's SLOs only ever see its home partition's records, in
-        offset order). Counters are bumped once per batch."""
+        Records are admitted, decoded and routed one by one, then each partition's records are
+        applied to the engine together (`Engine.apply_records`: one counting run per SLO and batch,
+        the same as one record at a time, since a service's SLOs only ever see its home partition's
+        records, in offset order). Counters are bumped once per batch."""
         now = time.time() if wall_now is None else wall_now
         out = Outbox()
-        metrics = self.metrics
-        partitions, max_bytes, max_future_s = self.partitions, self.max_record_bytes, self.max_future_s
-        # Dead letters per record, so they leave in record order as before.
-        dead_by_record: list[list | None] = [None] * len(events)
+        messages = self._admit([fevent.message for fevent in events], out)
+        dead_by_record: list[list | None] = [None] * len(messages)
         invalid: Counter = Counter()
         rerouted = 0
-        # partition -> [(record index, Faust event, source, local events)] in arrival (offset) order
-        by_partition: dict[int, list] = {}
-        for n, fevent in enumerate(events):
-            message = fevent.message
+        by_partition: dict[int, list[LocalRecord]] = {}  # in arrival (offset) order
+        for n, message in enumerate(messages):
             source = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value,
                                   int(message.timestamp * 1000) if message.timestamp else None)
-            routed = route_record(source, partitions, now, max_bytes, max_future_s)
+            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s)
             if routed.dead:
                 dead_by_record[n] = list(routed.dead)
             if routed.invalid_reasons:
                 invalid.update(routed.invalid_reasons)
             for service, (home, batch, count) in routed.reroute.items():
                 origin = f"{message.partition}:{message.offset}".encode()
-                out.reroute.append((service, home, batch, [(HEADER_ORIGIN, origin)]))
+                out.reroute.append(Reroute(service, home, batch, [(HEADER_ORIGIN, origin)]))
                 rerouted += count
             if routed.local:
                 by_partition.setdefault(message.partition, []).append(
-                    (n, fevent, source, routed.local, _dedupe_position(message)))
+                    LocalRecord(n, source, routed.local, _dedupe_position(message)))
         duplicates = 0
         counts: dict[tuple[str, bool], int] = {}
         lags: list[float] = []
-        touched_by_partition = out.touched
         for partition, records in by_partition.items():
-            results = []
-            for run in _runs_by_dedupe_partition(records):
-                results += self.engine.apply_records([(pos[1], local) for *_, local, pos in run],
-                                                     partition=run[0][4][0], wall_now=now)
-            touched: set[str] = set()
-            last = None
-            for (n, fevent, source, local, _), applied in zip(records, results):
-                if applied.duplicates:  # a redelivered record: its events were counted before the crash
-                    duplicates += applied.duplicates
-                    continue
-                _count(local, counts)
-                for event, reason, text in applied.refused:
-                    found = dead_by_record[n]
-                    if found is None:
-                        found = dead_by_record[n] = []
-                    found.append(dead_letter(Invalid(reason, text, "ts", element=_event_doc(event)), source, now))
-                    invalid[reason] += 1
+            touched = out.touched.setdefault(partition, set())
+            for record, applied in zip(records, self._apply(records, now)):
+                duplicates += applied.duplicates
                 touched |= applied.touched
-                last = fevent
-                lags.append(max(0.0, now - local[-1].ts))
-            if last is not None:
-                touched_by_partition[partition] = (last, touched)
+                if applied.duplicates and not (applied.counted or applied.refused):
+                    continue  # counted by every SLO before a crash: not a new event for the counters
+                _count(record.events, counts)
+                for event, reason, text in applied.refused:
+                    found = dead_by_record[record.index]
+                    if found is None:
+                        found = dead_by_record[record.index] = []
+                    found.append(dead_letter(Invalid(reason, text, "ts", element=_event_doc(event)), record.source, now))
+                    invalid[reason] += 1
+                lags.append(max(0.0, now - record.events[-1].ts))
         for found in dead_by_record:
             if found:
                 out.dead.extend(found)
-        metrics.records.inc(len(events))
+        self._observe(len(events), invalid, rerouted, duplicates, counts, lags)
+        touched = set().union(*out.touched.values())
+        if touched:
+            out.alerts.extend(self.engine.evaluate(now, touched))
+            out.status.extend(self.status_due(touched, now))
+        return out
+
+    def _admit(self, messages: list, out: Outbox) -> list:
+        """The records to process; notes each partition's last one in `out`."""
+        admitted = []
+        redelivered = 0
+        admit = self.tracker.admit
+        for message in messages:
+            verdict = admit(message.partition, message.offset)
+            if verdict is Admit.TAKE:
+                admitted.append(message)
+                out.progress[message.partition] = Progress(
+                    message.offset, record_crc(message.key, message.value),
+                    int(message.timestamp * 1000) if message.timestamp else None)
+            elif verdict is Admit.APPLIED:
+                redelivered += 1
+            else:  # gaps are resolved before a batch is processed (`OffsetTracker.gaps`): this one was not
+                gap = Gap(message.partition, self.tracker.expected(message.partition), message.offset)
+                raise LostRecords(message.topic, gap)
+        if redelivered:
+            self.metrics.records_redelivered.inc(redelivered)
+        return admitted
+
+    def _apply(self, records: list[LocalRecord], now: float) -> list:
+        """Engine.apply_records over runs of records that share a dedupe partition."""
+        results: list = []
+        for run in _runs_by_dedupe_partition(records):
+            results += self.engine.apply_records([(r.dedupe[1], r.events) for r in run],
+                                                 partition=run[0].dedupe[0], wall_now=now)
+        return results
+
+    def _observe(self, records: int, invalid: Counter, rerouted: int, duplicates: int,
+                 counts: dict[tuple[str, bool], int], lags: list[float]) -> None:
+        metrics = self.metrics
+        metrics.records.inc(records)
         for reason, count in invalid.items():
             metrics.invalid.labels(reason).inc(count)
         if rerouted:
@@ -128,12 +175,7 @@ class Pipeline:
         observe = metrics.lag.observe
         for lag in lags:
             observe(lag)
-        metrics.batch_records.observe(len(events))
-        touched = set().union(*(slos for _, slos in touched_by_partition.values()))
-        if touched:
-            out.alerts.extend(self.engine.evaluate(now, touched))
-            out.status.extend(self.status_due(touched, now))
-        return out
+        metrics.batch_records.observe(records)
 
     def status_due(self, slos, now: float) -> list:
         """Status records for SLOs whose last status is older than status_every_s (or that alerted)."""
@@ -144,15 +186,23 @@ class Pipeline:
                 due.extend(self.engine.status(slo, now))
         return due
 
-    def checkpoint(self, out: Outbox) -> None:
-        """One table write per touched SLO, on the changelog partition of the events that touched it."""
-        for fevent, slos in out.touched.values():
-            token = _current_event.set(weakref.ref(fevent))
-            try:
-                for slo in slos:
-                    self.state_table[slo] = self.engine.checkpoint(slo)
-            finally:
-                _current_event.reset(token)
+    def checkpoint(self, touched: dict[int, set[str]]) -> list:
+        """One table write per touched SLO, on its partition's changelog; the sends' futures, which
+        complete when the broker has acknowledged them (Faust's producer flush returns before that)."""
+        return [write_through(self.state_table, partition, slo, self.engine.checkpoint(slo))
+                for partition, slos in touched.items() for slo in slos]
+
+
+def write_through(table, partition: int, key: str, value: bytes):
+    """`table[key] = value` on an explicit changelog partition, returning the send's future.
+
+    Faust's `__setitem__` picks the partition from the current stream event and drops the future;
+    the worker needs both: timers write outside any event, and a batch is acked only after its
+    writes are acknowledged."""
+    future = table.send_changelog(partition, key, value)
+    table.data[key] = value
+    return future
+
 
 def _count(events: list[Event], counts: dict[tuple[str, bool], int]) -> None:
     """Add one record's valid events to counts[(service, ok)]."""
@@ -182,11 +232,11 @@ def _dedupe_position(message) -> tuple[int, int]:
     return message.partition, message.offset
 
 
-def _runs_by_dedupe_partition(records: list) -> list[list]:
+def _runs_by_dedupe_partition(records: list[LocalRecord]) -> list[list[LocalRecord]]:
     """Consecutive records with the same dedupe partition, in order (apply_records takes one partition)."""
-    runs: list[list] = []
+    runs: list[list[LocalRecord]] = []
     for record in records:
-        if runs and runs[-1][0][4][0] == record[4][0]:
+        if runs and runs[-1][0].dedupe[0] == record.dedupe[0]:
             runs[-1].append(record)
         else:
             runs.append([record])
