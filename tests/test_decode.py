@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import jsonschema
 import orjson
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from kafka_helpers import REPO
 from slawatch.core.event import Event
-from slawatch.ingest.decode import EARLIEST_TS, decode_record
+from slawatch.ingest.decode import EARLIEST_TS, FIELDS, decode_record
 from slawatch.ingest.router import encode_events
 
 NOW = 1_796_000_000.0
@@ -25,8 +26,8 @@ def decode(doc, **kwargs):
     return decode_record(orjson.dumps(doc), NOW, **kwargs)
 
 
-def refused(doc) -> tuple[str, str | None]:
-    result = decode(doc)
+def refused(doc, **kwargs) -> tuple[str, str | None]:
+    result = decode(doc, **kwargs)
     assert result.events == [] and len(result.invalid) == 1
     return result.invalid[0].reason, result.invalid[0].field
 
@@ -82,12 +83,39 @@ def test_a_batch_yields_its_events_in_order():
         ({"attributes": ["a"]}, "bad_attributes", "attributes"),
         ({"attributes": {"a": {"nested": 1}}}, "bad_attributes", "attributes.a"),
         ({"attributes": {"a": "x" * 201}}, "value_too_long", "attributes.a"),
-        ({"latencyms": 3}, "unknown_field", "latencyms"),
     ],
 )
 def test_an_invalid_event_is_refused_with_its_reason_and_field(change, reason, field):
     doc = {k: v for k, v in {**VALID, **change}.items() if v is not None}
     assert refused(doc) == (reason, field)
+    assert refused(doc, strict=True) == (reason, field)
+
+
+def test_an_unknown_field_is_ignored_and_reported_with_the_events_that_carried_it():
+    docs = [dict(VALID, latencyms=3), dict(VALID, latencyms=4, colour="red"), VALID]
+    result = decode(docs)
+    assert result.events == decode([VALID] * 3).events and result.invalid == []
+    assert result.unknown_fields == Counter({"latencyms": 2, "colour": 1})
+
+
+def test_an_event_refused_for_another_reason_does_not_report_its_unknown_fields():
+    result = decode([dict(VALID, ok="yes", colour="red"), dict(VALID, colour="blue")])
+    assert [i.reason for i in result.invalid] == ["wrong_type"]
+    assert result.unknown_fields == Counter({"colour": 1})
+
+
+def test_strict_decoding_refuses_an_unknown_field_naming_it():
+    assert refused(dict(VALID, latencyms=3), strict=True) == ("unknown_field", "latencyms")
+    result = decode([VALID, dict(VALID, zeta=1, alpha=2)], strict=True)
+    [invalid] = result.invalid
+    assert (invalid.reason, invalid.field, invalid.index) == ("unknown_field", "alpha", 1)
+    assert "alpha, zeta" in invalid.message and len(result.events) == 1
+    assert result.unknown_fields == Counter()
+
+
+def test_a_record_of_known_fields_reports_no_unknown_field():
+    assert decode([VALID, dict(VALID, region="eu")]).unknown_fields == Counter()
+    assert decode_record(b"nope", NOW).unknown_fields == Counter()
 
 
 @pytest.mark.parametrize(
@@ -114,7 +142,7 @@ def test_a_bad_element_of_a_batch_is_refused_alone_with_its_index_and_content():
 
 def test_every_message_says_what_would_be_valid():
     for change in ({"ok": "y"}, {"ts": "soon"}, {"latency_ms": -1}, {"colour": "red"}):
-        [invalid] = decode(dict(VALID, **change)).invalid
+        [invalid] = decode(dict(VALID, **change), strict=True).invalid
         assert any(word in invalid.message for word in ("must", "is not", "schema v1 has")), invalid.message
 
 
@@ -132,8 +160,10 @@ events = st.fixed_dictionaries(
     },
 )
 mutations = st.sampled_from([
-    ("latency_ms", -1.0), ("ok", "true"), ("service", 3), ("ts", "tomorrow"), ("extra", 1), ("attributes", [1]),
+    ("latency_ms", -1.0), ("ok", "true"), ("service", 3), ("ts", "tomorrow"), ("attributes", [1]),
 ])
+json_values = st.none() | st.booleans() | st.integers(-10, 10) | text | st.lists(text, max_size=2) | st.dictionaries(text, text, max_size=2)
+unknown_fields = st.dictionaries(text.filter(lambda name: name not in FIELDS), json_values, min_size=1, max_size=3)
 
 
 @given(events)
@@ -149,6 +179,14 @@ def test_every_mutation_the_schema_refuses_the_decoder_refuses(doc, mutation):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, SCHEMA)
     assert decode(doc).events == []
+
+
+@given(events, unknown_fields)
+def test_unknown_fields_the_schema_accepts_are_ignored_reported_and_refused_when_strict(doc, extra):
+    jsonschema.validate(dict(doc, **extra), SCHEMA)
+    lenient = decode(dict(doc, **extra))
+    assert lenient.events == decode(doc).events and lenient.unknown_fields == Counter(extra.keys())
+    assert refused(dict(doc, **extra), strict=True) == ("unknown_field", min(extra))
 
 
 @given(st.lists(events, min_size=1, max_size=5))

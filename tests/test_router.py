@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import orjson
 from kafka.partitioner.default import DefaultPartitioner
 
 from slawatch.ingest.deadletter import SourceRecord
-from slawatch.ingest.router import home_partition, route_record
+from slawatch.ingest.router import home_partition, route_record, unknown_field_example
 
 NOW = 1_796_000_000.0
 
@@ -65,3 +67,18 @@ def test_invalid_events_become_dead_letters_that_keep_the_source_coordinates():
     assert envelope["source"] == {"topic": "sla.events", "partition": 0, "offset": 10, "timestamp_ms": None}
     assert dead.key == b"s" and dict(dead.headers)["slawatch_reason"] == b"bad_timestamp"
     assert routed.invalid_reasons == ["bad_timestamp"]
+
+
+def test_unknown_fields_of_counted_events_are_reported_and_strict_routing_refuses_them():
+    home = home_partition("checkout", 4)
+    batch = [{"service": "checkout", "ts": NOW, "ok": True, "colour": "red"}] * 2 + [{"service": "checkout", "ts": NOW, "ok": True}]
+    lenient = route_record(record(home, batch), 4, NOW, 10**6, 86400)
+    assert len(lenient.local) == 3 and lenient.dead == [] and lenient.unknown_fields == Counter({"colour": 2})
+    strict = route_record(record(home, batch), 4, NOW, 10**6, 86400, strict=True)
+    assert len(strict.local) == 1 and strict.invalid_reasons == ["unknown_field"] * 2
+    assert strict.unknown_fields == Counter()
+
+
+def test_the_unknown_field_example_says_where_the_record_was_and_how_it_starts():
+    example = unknown_field_example(record(2, [{"service": "s", "ts": NOW, "ok": True, "colour": "x" * 1000}]))
+    assert example.startswith('sla.events/2/10 [{"service":"s"') and len(example) < 400

@@ -50,3 +50,10 @@ def test_broker_addresses_are_normalised(given, normal):
 def test_a_broker_address_without_a_port_is_refused_clearly():
     with pytest.raises(ValueError, match="host:port"):
         normalise_broker("kafka://justahost")
+
+
+def test_strict_events_is_off_unless_the_flag_or_its_variable_turns_it_on():
+    assert build_settings(parse(), {}).strict_events is False
+    assert build_settings(parse(), {"SLAWATCH_STRICT_EVENTS": "0"}).strict_events is False
+    assert build_settings(parse(), {"SLAWATCH_STRICT_EVENTS": "1"}).strict_events is True
+    assert build_settings(parse("--strict-events"), {}).strict_events is True

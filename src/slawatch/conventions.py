@@ -33,6 +33,7 @@ METRIC_EVENTS_INVALID = "slawatch_events_invalid_total"
 METRIC_RECORDS = "slawatch_records_total"
 METRIC_EVENTS_REROUTED = "slawatch_events_rerouted_total"
 METRIC_EVENTS_DUPLICATE = "slawatch_events_duplicate_total"
+METRIC_EVENTS_UNKNOWN_FIELDS = "slawatch_events_unknown_fields_total"  # {field}
 METRIC_BATCH_RECORDS = "slawatch_batch_records"
 METRIC_EVENT_LAG = "slawatch_event_lag_seconds"
 METRIC_RECORDS_REDELIVERED = "slawatch_records_redelivered_total"  # below the partition's progress
@@ -45,6 +46,7 @@ GAP_ABSENT = "absent"  # the log does not hold them (retention, transaction mark
 UNKNOWN_SERVICE = "_unknown"  # every service not in the catalogue shares this one series
 OUTCOME_OK = "ok"
 OUTCOME_ERROR = "error"
+OTHER_FIELD = "_other"  # unknown event fields past the first few distinct names share this one series
 
 # Dead-letter record headers (the value is a JSON envelope; headers allow filtering without parsing).
 HEADER_REASON = "slawatch_reason"

@@ -1,9 +1,13 @@
 """Prometheus metrics of the worker, on an injected registry (tests use their own).
 
-Label cardinality is bounded: `service` is a catalogued name or the one UNKNOWN_SERVICE series.
+Label cardinality is bounded: `service` is a catalogued name or the one UNKNOWN_SERVICE series;
+`field` (unknown event fields) is one of the first MAX_UNKNOWN_FIELD_LABELS names or OTHER_FIELD.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
@@ -14,14 +18,20 @@ from slawatch.conventions import (
     METRIC_BATCH_RECORDS,
     METRIC_EVENT_LAG,
     METRIC_EVENTS_REROUTED,
+    METRIC_EVENTS_UNKNOWN_FIELDS,
     METRIC_OFFSET_GAPS,
     METRIC_OFFSET_RESETS,
     METRIC_RECORDS_REDELIVERED,
     METRIC_RECORDS,
+    OTHER_FIELD,
     OUTCOME_ERROR,
     OUTCOME_OK,
     UNKNOWN_SERVICE,
 )
+
+MAX_UNKNOWN_FIELD_LABELS = 50
+MAX_UNKNOWN_FIELD_CHARS = 100  # a longer name is not a typo worth its own series
+log = logging.getLogger(__name__)
 
 # `*_created` series double every counter's series count and Grafana never uses them.
 disable_created_metrics()
@@ -69,7 +79,14 @@ class IngestMetrics:
             METRIC_EVENT_LAG, "Wall clock minus event time of the last event of each record, seconds",
             registry=registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
         )
+        self.unknown_fields = Counter(
+            METRIC_EVENTS_UNKNOWN_FIELDS.removesuffix("_total"), "Valid events carrying an unknown top-level field, "
+            f"ignored (the first {MAX_UNKNOWN_FIELD_LABELS} names; the rest share field=\"{OTHER_FIELD}\")",
+            ["field"], registry=registry,
+        )
         self._children: dict[tuple[str, bool], object] = {}
+        self._unknown_field_children: dict[str, object] = {}
+        self._other_fields_logged = False
 
     def count_event(self, service: str, ok: bool, n: int = 1) -> None:
         child = self._children.get((service, ok))
@@ -79,3 +96,25 @@ class IngestMetrics:
             if service in self.known_services:  # unknown names must not grow this cache without bound
                 self._children[(service, ok)] = child
         child.inc(n)
+
+    def count_unknown_fields(self, counts: Mapping[str, int], example: str = "") -> None:
+        """Count events per unknown field name (from route_record's unknown_fields); log each new name once.
+
+        `example` says where such a record was (ingest.router.unknown_field_example)."""
+        for name, n in counts.items():
+            child = self._unknown_field_children.get(name)
+            if child is None:
+                child = self._new_unknown_field(name, example)
+            child.inc(n)
+
+    def _new_unknown_field(self, name: str, example: str):
+        if len(self._unknown_field_children) < MAX_UNKNOWN_FIELD_LABELS and len(name) <= MAX_UNKNOWN_FIELD_CHARS:
+            child = self._unknown_field_children[name] = self.unknown_fields.labels(name)
+            log.warning("events carry an unknown field; it is ignored (--strict-events refuses such events)",
+                        extra={"field": name, "example": example})
+            return child
+        if not self._other_fields_logged:  # past the cap nothing is remembered, so this is logged once
+            self._other_fields_logged = True
+            log.warning(f"more unknown event fields; they are counted under field={OTHER_FIELD} and not logged",
+                        extra={"field": name[:MAX_UNKNOWN_FIELD_CHARS], "example": example})
+        return self.unknown_fields.labels(OTHER_FIELD)

@@ -62,6 +62,7 @@ class Settings:
     session_timeout_s: float | None = None  # None = pick by broker kind
     max_record_bytes: int = 1_048_576
     max_future_skew_s: float = 86_400.0  # an event stamped further ahead than this is absurd
+    strict_events: bool = False  # refuse events with unknown top-level fields (default: ignore, count, log)
     log_level: str = "info"
     log_json: bool = False
     # Alerts are decided at event-time step edges (so they do not depend on batching); the step
@@ -122,9 +123,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--topics-dir", help="folder of topic specs [SLAWATCH_TOPICS_DIR]")
     g.add_argument("--data-dir", help="worker state folder (default .run) [SLAWATCH_DATA_DIR]")
     g.add_argument("--session-timeout", type=float, help="consumer group session timeout, seconds [SLAWATCH_SESSION_TIMEOUT]")
+    g.add_argument("--strict-events", action="store_true", default=None,
+                   help="dead-letter events with unknown top-level fields instead of ignoring them [SLAWATCH_STRICT_EVENTS=1]")
     g.add_argument("--decision-step", type=float, help="seconds of event time between alert decisions (default 0.1) [SLAWATCH_DECISION_STEP]")
     g.add_argument("--log-level", help="debug|info|warning|error [SLAWATCH_LOG_LEVEL]")
     g.add_argument("--log-json", action="store_true", default=None, help="JSON log lines [SLAWATCH_LOG_JSON=1]")
+
+
+def _flag(value: str) -> bool:
+    """A SLAWATCH_* on/off variable: 1, true or yes is on."""
+    return value.lower() in ("1", "true", "yes")
 
 
 def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +167,7 @@ def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str,
         data_dir=Path(pick("data_dir", "SLAWATCH_DATA_DIR", default=str(defaults.data_dir))),
         session_timeout_s=pick("session_timeout", "SLAWATCH_SESSION_TIMEOUT", float),
         decision_step_s=pick("decision_step", "SLAWATCH_DECISION_STEP", float, defaults.decision_step_s),
+        strict_events=bool(pick("strict_events", "SLAWATCH_STRICT_EVENTS", _flag, False)),
         log_level=pick("log_level", "SLAWATCH_LOG_LEVEL", default=defaults.log_level),
         log_json=bool(pick("log_json", "SLAWATCH_LOG_JSON", lambda v: v.lower() in ("1", "true", "yes"), False)),
     )

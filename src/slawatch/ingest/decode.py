@@ -3,13 +3,16 @@
 This is the per-event hot path, so it is hand-written rather than a generic JSON Schema validator;
 tests/test_decode.py checks that it accepts and refuses exactly what topics/sla.events.yaml says.
 A bad event inside a batch is refused alone: the caller dead-letters it and keeps its neighbours.
-Wall-clock `now` is a parameter (to judge absurd timestamps), never read here.
+Unknown top-level fields are ignored, so a producer that adds one does not see every event
+dead-lettered, but reported (which names, in how many events), so a typo (`latncy_ms`) stays
+visible; `strict` refuses them instead. Wall-clock `now` is a parameter, never read here.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from datetime import datetime
 from typing import NamedTuple
 
@@ -38,6 +41,7 @@ class Invalid(NamedTuple):
 class Decoded(NamedTuple):
     events: list[Event]
     invalid: list[Invalid]
+    unknown_fields: Counter[str]  # unknown top-level field -> accepted events that carried it
 
 
 class _Refused(Exception):
@@ -45,47 +49,53 @@ class _Refused(Exception):
         self.invalid = Invalid(reason, message, field)
 
 
-def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, max_future_s: float = 86_400.0) -> Decoded:
-    """All valid events of the record, and one Invalid per refused record or element."""
+def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, max_future_s: float = 86_400.0,
+                  strict: bool = False) -> Decoded:
+    """All valid events of the record, one Invalid per refused record or element, and the unknown
+    top-level fields of the valid events (`strict`: an event with one is refused as unknown_field)."""
+    unknown: Counter[str] = Counter()
     if value is None or len(value) == 0:
-        return Decoded([], [Invalid("not_json", "the record has no value; expected a JSON event or array of events")])
+        return Decoded([], [Invalid("not_json", "the record has no value; expected a JSON event or array of events")], unknown)
     if len(value) > max_bytes:
-        return Decoded([], [Invalid("record_too_large", f"the record is {len(value)} bytes; the limit is {max_bytes}")])
+        return Decoded([], [Invalid("record_too_large", f"the record is {len(value)} bytes; the limit is {max_bytes}")], unknown)
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         reason = "not_utf8" if "UTF-8" in str(exc) else "not_json"
-        return Decoded([], [Invalid(reason, f"the value is not valid JSON: {exc}")])
+        return Decoded([], [Invalid(reason, f"the value is not valid JSON: {exc}")], unknown)
     latest = now + max_future_s
     if type(doc) is dict:
         try:
-            return Decoded([_event(doc, latest)], [])
+            return Decoded([_event(doc, latest, strict, unknown)], [], unknown)
         except _Refused as refused:
-            return Decoded([], [refused.invalid])
+            return Decoded([], [refused.invalid], unknown)
     if type(doc) is not list:
-        return Decoded([], [Invalid("not_an_event", f"expected an event object or an array of them, got {_kind(doc)}")])
+        return Decoded([], [Invalid("not_an_event", f"expected an event object or an array of them, got {_kind(doc)}")], unknown)
     if not doc:
-        return Decoded([], [Invalid("empty_batch", "the array holds no events")])
+        return Decoded([], [Invalid("empty_batch", "the array holds no events")], unknown)
     events: list[Event] = []
     invalid: list[Invalid] = []
     for index, element in enumerate(doc):
         try:
             if type(element) is not dict:
                 raise _Refused("not_an_event", f"batch element {index} is {_kind(element)}, expected an event object")
-            events.append(_event(element, latest))
+            events.append(_event(element, latest, strict, unknown))
         except _Refused as refused:
             invalid.append(refused.invalid._replace(index=index, element=element))
-    return Decoded(events, invalid)
+    return Decoded(events, invalid, unknown)
 
 
-def _event(doc: dict, latest: float) -> Event:
+def _event(doc: dict, latest: float, strict: bool, unknown_seen: Counter[str]) -> Event:
+    """The event of `doc`; its unknown fields are added to `unknown_seen` only if it is valid."""
+    unknown = None
     if not _FIELD_SET.issuperset(doc):
         unknown = sorted(set(doc) - _FIELD_SET)
-        raise _Refused(
-            "unknown_field",
-            f"unknown field(s) {', '.join(unknown)}; schema v1 has {', '.join(FIELDS)} (put extra data under attributes)",
-            unknown[0],
-        )
+        if strict:
+            raise _Refused(
+                "unknown_field",
+                f"unknown field(s) {', '.join(unknown)}; schema v1 has {', '.join(FIELDS)} (put extra data under attributes)",
+                unknown[0],
+            )
     service = doc.get("service")
     if type(service) is not str or not service or len(service) > MAX_TEXT:
         _refuse_text("service", service, required=True)
@@ -109,6 +119,8 @@ def _event(doc: dict, latest: float) -> Event:
     attributes = doc.get("attributes")
     if attributes is not None:
         attributes = _attributes(attributes)
+    if unknown:
+        unknown_seen.update(unknown)
     return Event(service, ts, ok, latency, operation, customer, region, attributes)
 
 

@@ -10,9 +10,9 @@ default CRC32) are re-published keyed by service to their home partition, one ba
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from collections import Counter
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 from kafka.partitioner.default import murmur2
@@ -27,6 +27,9 @@ class Routed(NamedTuple):
     reroute: dict[str, tuple[int, bytes, int]]  # service -> (home partition, JSON array, event count)
     dead: list[DeadLetter]
     invalid_reasons: list[str]
+    # unknown top-level field -> valid events of the record that carried it (ignored, for counting);
+    # the default is shared and empty: route_record always gives a record its own
+    unknown_fields: Counter[str] = Counter()
 
 
 @lru_cache(maxsize=65_536)
@@ -34,8 +37,10 @@ def home_partition(service: str, partitions: int) -> int:
     return (murmur2(service.encode()) & 0x7FFFFFFF) % partitions
 
 
-def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: int, max_future_s: float) -> Routed:
-    decoded = decode_record(source.value, now, max_bytes, max_future_s)
+def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: int, max_future_s: float,
+                 strict: bool = False) -> Routed:
+    """`strict`: refuse events with unknown top-level fields (else they count, the fields reported)."""
+    decoded = decode_record(source.value, now, max_bytes, max_future_s, strict)
     dead = [dead_letter(inv, source, now) for inv in decoded.invalid]
     reasons = [inv.reason for inv in decoded.invalid]
     here = source.partition
@@ -47,7 +52,13 @@ def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: i
         else:
             elsewhere.setdefault(event.service, []).append(event)
     reroute = {s: (home_partition(s, partitions), encode_events(evs), len(evs)) for s, evs in elsewhere.items()}
-    return Routed(local, reroute, dead, reasons)
+    return Routed(local, reroute, dead, reasons, decoded.unknown_fields)
+
+
+def unknown_field_example(source: SourceRecord, limit: int = 300) -> str:
+    """Where a record with unknown fields was and how it starts, for the one log line per new field."""
+    value = (source.value or b"")[:limit].decode("utf-8", "replace")
+    return f"{source.topic}/{source.partition}/{source.offset} {value}"
 
 
 def encode_events(events: list[Event]) -> bytes:
