@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+SOAK_RUNS ?= 20
 
 .DEFAULT_GOAL := help
 
@@ -28,6 +29,9 @@ test: $(STAMP) ## the whole suite: unit, property, golden and real-broker integr
 test-fast: $(STAMP) ## everything but the real-broker integration tests
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
+soak: $(STAMP) ## the crash, rebalance and broker-outage tests SOAK_RUNS times (default 20) under a CPU hog
+	SOAK_RUNS=$(SOAK_RUNS) $(PY) tests/soak.py
+
 bench: $(STAMP) ## end-to-end and engine benchmarks on the embedded broker; figures printed and written to bench-results.json
 	$(PY) bench/run_bench.py --out bench-results.json
 
@@ -37,4 +41,4 @@ validate: $(STAMP) ## validate the example catalogues
 clean: ## remove the venv, run state and caches
 	rm -rf $(VENV) .run .pytest_cache .hypothesis build src/*.egg-info
 
-.PHONY: help venv run test test-fast bench validate clean
+.PHONY: help venv run test test-fast soak bench validate clean
