@@ -38,10 +38,15 @@ class Invalid(NamedTuple):
     element: object = None  # the offending element, for batch members
 
 
+# What a record without unknown fields reports: one shared Counter (a new one costs ~0.5 us, a
+# quarter of a one-event record's decoding), so read it, never change it.
+NO_UNKNOWN_FIELDS: Counter[str] = Counter()
+
+
 class Decoded(NamedTuple):
     events: list[Event]
     invalid: list[Invalid]
-    unknown_fields: Counter[str]  # unknown top-level field -> accepted events that carried it
+    unknown_fields: Counter[str] = NO_UNKNOWN_FIELDS  # unknown top-level field -> valid events that carried it
 
 
 class _Refused(Exception):
@@ -53,26 +58,27 @@ def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, m
                   strict: bool = False) -> Decoded:
     """All valid events of the record, one Invalid per refused record or element, and the unknown
     top-level fields of the valid events (`strict`: an event with one is refused as unknown_field)."""
-    unknown: Counter[str] = Counter()
     if value is None or len(value) == 0:
-        return Decoded([], [Invalid("not_json", "the record has no value; expected a JSON event or array of events")], unknown)
+        return Decoded([], [Invalid("not_json", "the record has no value; expected a JSON event or array of events")])
     if len(value) > max_bytes:
-        return Decoded([], [Invalid("record_too_large", f"the record is {len(value)} bytes; the limit is {max_bytes}")], unknown)
+        return Decoded([], [Invalid("record_too_large", f"the record is {len(value)} bytes; the limit is {max_bytes}")])
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         reason = "not_utf8" if "UTF-8" in str(exc) else "not_json"
-        return Decoded([], [Invalid(reason, f"the value is not valid JSON: {exc}")], unknown)
+        return Decoded([], [Invalid(reason, f"the value is not valid JSON: {exc}")])
     latest = now + max_future_s
+    unknown: list[str] = []
     if type(doc) is dict:
         try:
-            return Decoded([_event(doc, latest, strict, unknown)], [], unknown)
+            event = _event(doc, latest, strict, unknown)
         except _Refused as refused:
-            return Decoded([], [refused.invalid], unknown)
+            return Decoded([], [refused.invalid])
+        return Decoded([event], [], Counter(unknown) if unknown else NO_UNKNOWN_FIELDS)
     if type(doc) is not list:
-        return Decoded([], [Invalid("not_an_event", f"expected an event object or an array of them, got {_kind(doc)}")], unknown)
+        return Decoded([], [Invalid("not_an_event", f"expected an event object or an array of them, got {_kind(doc)}")])
     if not doc:
-        return Decoded([], [Invalid("empty_batch", "the array holds no events")], unknown)
+        return Decoded([], [Invalid("empty_batch", "the array holds no events")])
     events: list[Event] = []
     invalid: list[Invalid] = []
     for index, element in enumerate(doc):
@@ -82,11 +88,11 @@ def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, m
             events.append(_event(element, latest, strict, unknown))
         except _Refused as refused:
             invalid.append(refused.invalid._replace(index=index, element=element))
-    return Decoded(events, invalid, unknown)
+    return Decoded(events, invalid, Counter(unknown) if unknown else NO_UNKNOWN_FIELDS)
 
 
-def _event(doc: dict, latest: float, strict: bool, unknown_seen: Counter[str]) -> Event:
-    """The event of `doc`; its unknown fields are added to `unknown_seen` only if it is valid."""
+def _event(doc: dict, latest: float, strict: bool, unknown_seen: list[str]) -> Event:
+    """The event of `doc`; its unknown field names are added to `unknown_seen` only if it is valid."""
     unknown = None
     if not _FIELD_SET.issuperset(doc):
         unknown = sorted(set(doc) - _FIELD_SET)
@@ -120,7 +126,7 @@ def _event(doc: dict, latest: float, strict: bool, unknown_seen: Counter[str]) -
     if attributes is not None:
         attributes = _attributes(attributes)
     if unknown:
-        unknown_seen.update(unknown)
+        unknown_seen.extend(unknown)
     return Event(service, ts, ok, latency, operation, customer, region, attributes)
 
 

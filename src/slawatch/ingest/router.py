@@ -19,7 +19,7 @@ from kafka.partitioner.default import murmur2
 
 from slawatch.core.event import Event
 from slawatch.ingest.deadletter import DeadLetter, SourceRecord, dead_letter
-from slawatch.ingest.decode import decode_record
+from slawatch.ingest.decode import NO_UNKNOWN_FIELDS, decode_record
 
 
 class Routed(NamedTuple):
@@ -28,8 +28,8 @@ class Routed(NamedTuple):
     dead: list[DeadLetter]
     invalid_reasons: list[str]
     # unknown top-level field -> valid events of the record that carried it (ignored, for counting);
-    # the default is shared and empty: route_record always gives a record its own
-    unknown_fields: Counter[str] = Counter()
+    # read-only: a record without unknown fields shares decode.NO_UNKNOWN_FIELDS
+    unknown_fields: Counter[str] = NO_UNKNOWN_FIELDS
 
 
 @lru_cache(maxsize=65_536)
