@@ -29,3 +29,13 @@ def test_events_with_a_new_top_level_field_are_counted_not_dead_lettered(worker,
 
     # Dead letters leave right after the batch that counted: a few seconds show that none came.
     assert consume_all(module_broker, "sla.deadletter", mine, expect=1, timeout_s=5) == []
+
+
+def test_each_unknown_field_is_counted_per_event_and_logged_once(worker, module_broker):
+    name = "f_" + uuid.uuid4().hex[:8]
+    send_all(module_broker, [(b"search", orjson.dumps([event("search", **{name: 1})] * 3))] * 2)
+    wait_for(lambda: worker.sample("slawatch_events_unknown_fields_total", field=name) == 6,
+             what="6 events with the new field counted")
+    lines = [line for line in worker.log_path.read_text().splitlines() if name in line]
+    assert len(lines) == 1, lines
+    assert "unknown field" in lines[0] and "sla.events/" in lines[0]

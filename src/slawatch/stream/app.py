@@ -133,7 +133,8 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     metrics = IngestMetrics(registry, engine.known_services)
     worker = Worker(app, settings, engine, metrics, registry, partitions)
     registry.register(EngineCollector(engine))
-    pipeline = Pipeline(engine, state_table, metrics, partitions, settings.max_record_bytes, settings.max_future_skew_s)
+    pipeline = Pipeline(engine, state_table, metrics, partitions, settings.max_record_bytes, settings.max_future_skew_s,
+                        strict_events=settings.strict_events)
 
     raw = {"key_type": bytes, "value_type": bytes, "value_serializer": "raw"}
     events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, **raw)

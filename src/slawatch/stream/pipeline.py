@@ -27,7 +27,7 @@ from slawatch.conventions import HEADER_ORIGIN
 from slawatch.core.event import Event
 from slawatch.ingest.deadletter import SourceRecord, dead_letter
 from slawatch.ingest.decode import Invalid
-from slawatch.ingest.router import route_record
+from slawatch.ingest.router import route_record, unknown_field_example
 from slawatch.metrics import IngestMetrics
 from slawatch.stream.progress import Admit, Gap, LostRecords, OffsetTracker, Progress, record_crc
 
@@ -72,6 +72,7 @@ class Pipeline:
     max_future_s: float
     status_every_s: float = 5.0
     tracker: OffsetTracker = field(default_factory=OffsetTracker)
+    strict_events: bool = False  # refuse unknown top-level event fields instead of counting them
     _status_sent: dict[str, float] = field(default_factory=dict)
 
     def process(self, events: Sequence, wall_now: float | None = None) -> Outbox:
@@ -91,7 +92,10 @@ class Pipeline:
         for n, message in enumerate(messages):
             source = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value,
                                   int(message.timestamp * 1000) if message.timestamp else None)
-            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s)
+            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s,
+                                  self.strict_events)
+            if routed.unknown_fields:
+                self.metrics.count_unknown_fields(routed.unknown_fields, unknown_field_example(source))
             if routed.dead:
                 dead_by_record[n] = list(routed.dead)
             if routed.invalid_reasons:
