@@ -63,6 +63,10 @@ METRIC_BUDGET_REMAINING_RATIO = "slawatch_error_budget_remaining_ratio"  # {slo,
 METRIC_TIME_TO_EXHAUSTION = "slawatch_time_to_exhaustion_seconds"  # {slo}
 METRIC_ALERT_FIRING = "slawatch_alert_firing"  # {slo, rule, severity}
 LABEL_GROUP = "group"  # added to the SLO gauges of grouped SLOs: "<dimension>=<value>"
+# Checkpoints restored only in part or not at all after a catalogue edit, by the same collector;
+# reason: one of slawatch.engine.checkpoint.REASONS (windows_rebucketed, sli_changed, unreadable, ...).
+METRIC_STATE_RESETS = "slawatch_state_resets_total"  # {slo, reason}
+LABEL_REASON = "reason"
 
 # Alert records (topics/sla.warnings.yaml): payload version and CloudEvents attributes.
 ALERT_SCHEMA_VERSION = 1

@@ -229,9 +229,9 @@ class Finalizer:
 
     def advancing(self, level, head: int) -> None:
         """The fine level is about to make `head` its head: keep the buckets it will evict."""
-        rollup, r = self.rollup, self.resolution
+        rollup = self.rollup
         if rollup is not None:
-            top = head * r // rollup.resolution
+            top = head * self.resolution // rollup.resolution
             if top > rollup.head:
                 rollup.advance(top)
         if level.head == -(2**62):
@@ -239,6 +239,14 @@ class Finalizer:
         first, last = level.head - level.capacity + 1, min(level.head, head - level.capacity)
         if first > last:
             return
+        self.close(level, first, last)
+
+    def close(self, level, first: int, last: int) -> None:
+        """Keep buckets first..last of `level` (a ring level at the slice length, or one whose
+        buckets never straddle a calendar edge): each slice judged into the rollup and its periods,
+        or each bucket's counts added to its periods. Called as they leave the fine level, and when
+        a restored state hands over the fine buckets its new layout no longer keeps (`relayout`)."""
+        rollup, r = self.rollup, level.resolution
         goods, bads = level.column(GOOD, first, last), level.column(BAD, first, last)
         if self.slices:
             judge = self.judge.good
@@ -381,6 +389,7 @@ class GroupedSloState:
         slo: Slo,
         is_excluded: Callable[[float], bool] | None = None,
         max_future_s: float = DEFAULT_MAX_FUTURE_S,
+        plan: Plan | None = None,
     ) -> None:
         if slo.group_by is None:
             raise ValueError(f"SLO {slo.name!r} has no group_by; use SloState")
@@ -390,7 +399,7 @@ class GroupedSloState:
         self.overflowed = 0
         self.offsets: dict[int, int] = {}
         self.duplicates = 0
-        self._options = (is_excluded, max_future_s, plan_for(slo))  # the plan is shared by every group
+        self._options = (is_excluded, max_future_s, plan or plan_for(slo))  # the plan is shared by every group
 
     def make_state(self) -> SloState:
         return SloState(self.slo, *self._options)

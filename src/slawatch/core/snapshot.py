@@ -56,6 +56,10 @@ _PERIOD = struct.Struct("<q5Qd")  # period index, good, bad, excluded, good slic
 _NO_PARTITION = -1
 
 
+class SnapshotVersionError(ValueError):
+    """The snapshot is of a format version this build does not read (a newer build, or a retired one)."""
+
+
 class _Reader:
     __slots__ = ("view", "at")
 
@@ -87,7 +91,7 @@ def _read_header(reader: _Reader, kind: int) -> None:
         raise ValueError("not an SLO state snapshot (bad magic bytes)")
     version, found = reader.take("BB")
     if version != FORMAT_VERSION:
-        raise ValueError(f"SLO state snapshot format {version} is unknown; this build reads format {FORMAT_VERSION}")
+        raise SnapshotVersionError(f"SLO state snapshot format {version} is unknown; this build reads format {FORMAT_VERSION}")
     if found != kind:
         raise ValueError(f"snapshot holds kind {found}, expected {kind} (1 = single state, 2 = grouped)")
 

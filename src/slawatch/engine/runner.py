@@ -20,8 +20,10 @@ turns that off for runs that must depend on event order alone.
 
 from __future__ import annotations
 
+import logging
 import math
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 from slawatch.core import evaluate as ev
@@ -33,6 +35,7 @@ from slawatch.core.matching import SloIndex, has_filters
 from slawatch.core.model import Catalog
 from slawatch.core.slo_state import Outcome
 from slawatch.engine import gauges as gauges_mod
+from slawatch.engine.checkpoint import Restored, Retired
 from slawatch.engine.payloads import alert_record, compliance_records, status_record
 from slawatch.engine.records import AlertRecord, Applied, StatusRecord
 from slawatch.engine.runtime import SloRuntime
@@ -48,6 +51,7 @@ _NO_DATA_TYPES = frozenset({policies.NO_DATA})
 _FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes (an int
 # comparison; Outcome.refused is a property call per event on the hot path)
 assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
+log = logging.getLogger("slawatch.engine")
 
 
 class Engine:
@@ -66,6 +70,9 @@ class Engine:
         self._slos = {slo.name: slo for slo in catalog.slos}
         self._services = {s.name: s for s in catalog.services}
         self._runtimes: dict[str, SloRuntime] = {}
+        # (SLO, reason) -> checkpoints restored only in part or not at all (engine.checkpoint.REASONS)
+        self.state_resets: Counter[tuple[str, str]] = Counter()
+        self._retired: dict[str, list[Retired]] = {}  # resolutions owed for alerts whose rule is gone
         self.known_services: frozenset[str] = self._index.known_services
         self._by_service = {name: tuple(s.name for s in catalog.slos_for(name)) for name in self.known_services}
         self._rank = {slo.name: i for i, slo in enumerate(catalog.slos)}
@@ -99,7 +106,7 @@ class Engine:
             rt = self._new_runtime(name)
             data = self._load(name) if self._load is not None else None
             if data:
-                rt.load_bytes(data)
+                self._restored(name, rt.load_bytes(data))
             self._runtimes[name] = rt
         return rt
 
@@ -108,8 +115,26 @@ class Engine:
 
     def restore(self, slo: str, data: bytes) -> None:
         rt = self._new_runtime(slo)
-        rt.load_bytes(data)
+        self._restored(slo, rt.load_bytes(data))
         self._runtimes[slo] = rt
+
+    def _restored(self, slo: str, restored: Restored) -> None:
+        """Tally and log what a checkpoint could not carry over; owe the retired alerts' resolutions."""
+        for note in restored.notes:
+            self.state_resets[(slo, note.reason)] += 1
+            log.warning("checkpoint not carried over in full: %s", note.detail, extra={"slo": slo, "reason": note.reason})
+        if restored.retired:
+            self._retired[slo] = restored.retired
+        else:
+            self._retired.pop(slo, None)
+
+    def _release_retired(self, wall_now: float) -> None:
+        """Queue the resolutions owed (see `_restored`) on their SLOs, stamped with this wall time."""
+        for name, retired in self._retired.items():
+            rt = self._runtimes.get(name)
+            if rt is not None:
+                rt.pending.extend((r.notice(wall_now), wall_now, None) for r in retired)
+        self._retired.clear()
 
     def recent_counts(self, slo: str, span_s: float = 86_400.0) -> dict[str, int]:
         """Good, total and excluded events of the last `span_s` of event time, all groups summed.
@@ -255,6 +280,8 @@ class Engine:
     # Decisions and their records.
     def evaluate(self, wall_now: float, slos: Iterable[str] | None = None) -> list[AlertRecord]:
         runtimes = list(self._runtimes.values()) if slos is None else [self._runtime(name) for name in slos]
+        if self._retired:
+            self._release_retired(wall_now)
         out: list[AlertRecord] = []
         settle_s, step = self.settle_s, self.step_s
         for rt in runtimes:

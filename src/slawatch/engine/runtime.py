@@ -6,9 +6,11 @@ alerts depend on the order of events only, never on how they were batched or whe
 replay and the live worker agree. Instants without events in between are skipped (a gap is decided
 once, at the first boundary after it), which is equally deterministic.
 
-Checkpoint (`to_bytes`): b"SWE" + version (u8) + u32 length + the SLO state snapshot
-(`core.snapshot`, which carries the offsets) + JSON (orjson) of the clocks, the firing alerts
-(`AlertBook.to_json`) and the contributor rings. A few KiB beyond the state itself.
+Checkpoint (`to_bytes`, layout in `engine.checkpoint`): the SLO state snapshot (`core.snapshot`,
+which carries the offsets), the state definition it was written under (`core.definition`), then
+JSON (orjson) of the clocks, the firing alerts (`AlertBook.to_json`) and the contributor rings. A
+few KiB beyond the state itself. `load_bytes` restores it under the current SLO whatever changed
+(`engine.checkpoint.restore`) and says what it could not carry over.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from slawatch.core.alerts import AlertBook, LifecycleConfig, Notice
 from slawatch.core.matching import SloIndex
 from slawatch.core.model import Slo
 from slawatch.core.slo_state import GroupedSloState, Outcome, SloState
-from slawatch.core.snapshot import grouped_from_bytes, grouped_to_bytes, state_from_bytes, state_to_bytes
+from slawatch.core.snapshot import grouped_to_bytes, state_to_bytes
+from slawatch.engine import checkpoint
 from slawatch.engine.contributors import MAX_KEYS, OTHER, Contributors
 
-MAGIC = b"SWE"
-VERSION = 1
+MAGIC, VERSION = checkpoint.MAGIC, checkpoint.VERSION
+_HEADER, _DEFINITION_LENGTH = struct.Struct("<BI"), struct.Struct("<H")
 _NEG_INF, _INF = -math.inf, math.inf
 _GOOD, _BAD, _EXCLUDED = Outcome.GOOD, Outcome.BAD, Outcome.EXCLUDED
 _FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes
@@ -282,33 +285,21 @@ class SloRuntime:
     # Checkpoints.
     def to_bytes(self) -> bytes:
         state = grouped_to_bytes(self.state) if self.grouped else state_to_bytes(self.state)
+        definition = checkpoint.definition_bytes(self.slo, self.state)
         meta = {
             "watermark": None if self.watermark == _NEG_INF else self.watermark,
             "decided": None if self.decided == _NEG_INF else self.decided,
             "last_received_wall": self.last_received_wall,
             "alerts": self.book.to_json(),
             "contributors": [[g, c.to_json()] for g, c in self.contributors.items()],
+            "contributor_horizon_s": self.horizon,
         }
-        return MAGIC + struct.pack("<BI", VERSION, len(state)) + state + orjson.dumps(meta)
+        return b"".join((MAGIC, _HEADER.pack(VERSION, len(state)), state,
+                         _DEFINITION_LENGTH.pack(len(definition)), definition, orjson.dumps(meta)))
 
-    def load_bytes(self, data: bytes) -> None:
-        if data[:3] != MAGIC:
-            raise ValueError("not an engine checkpoint (bad magic bytes)")
-        version, length = struct.unpack_from("<BI", data, 3)
-        if version != VERSION:
-            raise ValueError(f"engine checkpoint version {version} is unknown; this build reads {VERSION}")
-        body = data[8 : 8 + length]
-        is_excluded, max_future_s = self._options
-        if self.grouped:
-            self.state = grouped_from_bytes(body, self.slo, is_excluded, max_future_s=max_future_s)
-        else:
-            self.state = state_from_bytes(body, self.slo, is_excluded, max_future_s=max_future_s)
-        meta = orjson.loads(data[8 + length :])
-        self.watermark = _NEG_INF if meta["watermark"] is None else meta["watermark"]
-        self.decided = _NEG_INF if meta["decided"] is None else meta["decided"]
-        self.last_received_wall = meta["last_received_wall"]
-        self.book.load_json(meta["alerts"])
-        self.contributors = {}
-        for group, rows in meta["contributors"]:
-            self.contributors_for(group).load_json(rows)
+    def load_bytes(self, data: bytes) -> checkpoint.Restored:
+        """Restore a checkpoint (this runtime is fresh): whatever it holds, never raises; returns
+        what could not be carried over and the alerts whose resolution is owed."""
+        restored = checkpoint.restore(self, data)
         self.pending = []
+        return restored
