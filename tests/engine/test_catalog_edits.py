@@ -390,6 +390,26 @@ def test_a_lower_max_groups_keeps_the_groups_first_seen():
     assert_views_answer(engine)
 
 
+def test_a_grouped_percentile_slo_with_new_windows_carries_every_group():
+    from slawatch.core.model import Budgeting, BudgetingMethod
+
+    v1 = make_slo(sli=Sli(SliKind.LATENCY_PERCENTILE, threshold_ms=150.0, percentile=99.0),
+                  budgeting=Budgeting(BudgetingMethod.TIMESLICES, timeslice_s=60, timeslice_target=0.99),
+                  group_by=GroupBy(GroupDimension.CUSTOMER, 10), windows=(RollingWindow(86400),))
+    v2 = replace(v1, windows=(RollingWindow(3 * 86400),))
+    run = Run(Engine(make_catalog(v1)))
+    before = {c: run.feed(steady(BASE, 7200, every=4, customer=c)) for c in ("acme", "globex")}
+    engine = restarted(run.checkpoints(), v2)
+    assert engine.state_resets == {(NAME, cp.WINDOWS_REBUCKETED): 1}
+    restored, now = state(engine), BASE + 7200
+    for customer, events in before.items():
+        group, old = restored.groups[customer], state(run.engine).groups[customer]
+        assert ev.window_stats(group, 3600, now) == ev.window_stats(old, 3600, now)
+        assert ev.sli(group, 3600, now) == ev.sli(old, 3600, now)
+        assert ev.percentile(group, 3 * 86400, now) == ev.percentile(old, 86400, now)  # every latency kept
+    assert_views_answer(engine, wall_now=now)
+
+
 def test_a_time_zone_change_counts_the_new_periods_from_what_the_ring_knew():
     utc = make_slo(windows=(RollingWindow(30 * 86400), CalendarWindow(CalendarUnit.MONTH, time_zone="UTC")))
     berlin = make_slo(windows=(RollingWindow(30 * 86400), CalendarWindow(CalendarUnit.MONTH, time_zone="Europe/Berlin")))
