@@ -289,9 +289,12 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     async def state_view(web, request):
         import hashlib
 
+        # Only the SLOs this worker owns: the table also holds standby copies of other workers'
+        # partitions, and reading one would load it into the engine, which exports what it holds.
+        owned = ((slo, state_table.get(slo)) for slo in worker.owned_slos())
         return web.json({
             slo: {"checkpoint_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), **engine.recent_counts(slo)}
-            for slo, data in state_table.items() if data
+            for slo, data in owned if data
         })
 
     return worker
