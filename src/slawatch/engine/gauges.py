@@ -15,12 +15,13 @@ from slawatch import conventions as cv
 from slawatch.core import evaluate as ev
 from slawatch.core.durations import format_duration
 from slawatch.core.policies import forecast_window_s
+from slawatch.engine.payloads import alert_window_seconds
 
 
 def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
     slo = rt.slo
     yield cv.METRIC_OBJECTIVE_RATIO, {"slo": slo.name}, slo.objective
-    alert_windows = sorted({s for r in slo.alerting.burn_rate_rules for s in (r.long_window_s, r.short_window_s)})
+    alert_windows = alert_window_seconds(slo)
     firing = {(a.group, a.condition.id): a for a in rt.book.firing(all_groups=True)}
     for group, state in rt.groups():
         base = {"slo": slo.name}

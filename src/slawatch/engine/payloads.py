@@ -10,6 +10,7 @@ from slawatch import conventions as cv
 from slawatch.core import evaluate as ev
 from slawatch.core.alerts import RESOLVED, Notice
 from slawatch.core.calendar import period_bounds, periods, previous_period_bounds
+from slawatch.core.durations import format_duration
 from slawatch.core.model import CalendarWindow, Service, Slo
 from slawatch.core.policies import BREACH_TYPES, BURN_RATE, Condition
 from slawatch.core.slo_state import P_EXCLUDED, SloState
@@ -87,10 +88,29 @@ def alert_record(slo: Slo, service: Service | None, notice: Notice, wall_now: fl
     return AlertRecord(topic, slo.name, payload, headers)
 
 
+def alert_window_seconds(slo: Slo) -> list[float]:
+    """Every long and short window of the SLO's burn-rate rules, shortest first."""
+    return sorted({s for r in slo.alerting.burn_rate_rules for s in (r.long_window_s, r.short_window_s)})
+
+
+def window_burns(slo: Slo, state: SloState, now: float) -> list[dict]:
+    """SLI and burn rate over each alert window at `now`, as the gauges export them (no data: left out)."""
+    out = []
+    for seconds in alert_window_seconds(slo):
+        sli = ev.sli(state, seconds, now)
+        if sli is not None:
+            out.append({"window": format_duration(seconds), "sli": _round(sli, 6),
+                        "burn_rate": _round(max(0.0, 1.0 - sli) / (1.0 - slo.objective), 4)})
+    return out
+
+
 def status_record(slo: Slo, group: str | None, state: SloState, firing: list[str], wall_now: float) -> StatusRecord:
+    """The SLO's present: attainment and budget per period, burn per alert window, alerts firing.
+    The alert windows let a status page show the fastest burn without a metrics backend."""
     now = state.watermark
-    periods = []
+    periods, windows = [], []
     if now != float("-inf"):
+        windows = window_burns(slo, state, now)
         for window in slo.windows:
             status = ev.budget(state, window, now)
             att = ev.attainment(state, window, now)
@@ -103,6 +123,7 @@ def status_record(slo: Slo, group: str | None, state: SloState, firing: list[str
         "group": group_value(slo, group),
         "objective": slo.objective,
         "periods": periods,
+        "windows": windows,
         "firing": firing,
         "watermark": rfc3339(now) if now != float("-inf") else None,
         "observed_at": rfc3339(wall_now),
