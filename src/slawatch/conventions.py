@@ -68,6 +68,14 @@ LABEL_GROUP = "group"  # added to the SLO gauges of grouped SLOs: "<dimension>=<
 METRIC_STATE_RESETS = "slawatch_state_resets_total"  # {slo, reason}
 LABEL_REASON = "reason"
 
+# Operator metrics: what the build is, how far the worker is behind its input, what each SLO promises.
+METRIC_BUILD_INFO = "slawatch_build_info"  # {version} = 1
+# Per assigned sla.events partition: high watermark of the last fetch minus the consumer's position.
+METRIC_CONSUMER_LAG = "slawatch_consumer_lag_records"  # {partition}
+# One series per SLO, exported by the worker that owns it, so dashboards show targets and windows.
+METRIC_SLO_INFO = "slawatch_slo_info"  # {slo, service, objective, window, sli, owner, tier} = 1
+SLO_INFO_LABELS = ("slo", "service", "objective", "window", "sli", "owner", "tier")
+
 # Alert records (topics/sla.warnings.yaml): payload version and CloudEvents attributes.
 ALERT_SCHEMA_VERSION = 1
 CE_SPECVERSION = "1.0"

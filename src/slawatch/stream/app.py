@@ -36,7 +36,7 @@ from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
 from slawatch.stream import kafka_fixes, logprobe
 from slawatch.conventions import GAP_ABSENT, GAP_LOST
-from slawatch.stream.collector import EngineCollector
+from slawatch.stream.collector import EngineCollector, register_operator_collectors
 from slawatch.stream.pipeline import Outbox, Pipeline, write_through
 from slawatch.stream.progress import LostRecords, Progress
 
@@ -133,6 +133,7 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     metrics = IngestMetrics(registry, engine.known_services)
     worker = Worker(app, settings, engine, metrics, registry, partitions)
     registry.register(EngineCollector(engine))
+    register_operator_collectors(registry, app, catalog, worker.owned_slos)
     pipeline = Pipeline(engine, state_table, metrics, partitions, settings.max_record_bytes, settings.max_future_skew_s,
                         strict_events=settings.strict_events)
 

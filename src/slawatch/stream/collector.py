@@ -14,9 +14,14 @@ from collections import defaultdict
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from slawatch.conventions import GAUGE_HELP, LABEL_REASON, METRIC_STATE_RESETS
+from slawatch import __version__
+from slawatch.conventions import GAUGE_HELP, LABEL_REASON, METRIC_BUILD_INFO, METRIC_SLO_INFO, METRIC_STATE_RESETS, SLO_INFO_LABELS
+from slawatch.engine.info import slo_info_samples
 
 STATE_RESETS_HELP = "SLO checkpoints restored only in part or not at all (catalogue edit, unreadable bytes), by reason"
+BUILD_INFO_HELP = "Always 1; the labels say which slawatch build this worker runs"
+SLO_INFO_HELP = ("Always 1 per SLO this worker owns; the labels carry what the catalogue promises "
+                 "(objective in percent, primary window, SLI kind, owner, tier)")
 
 
 class EngineCollector(Collector):
@@ -43,3 +48,39 @@ class EngineCollector(Collector):
         for (slo, reason), count in sorted(self.engine.state_resets.items()):
             family.add_metric([slo, reason], count)
         return family
+
+
+class CatalogInfoCollector(Collector):
+    """slawatch_build_info{version} and slawatch_slo_info{...} for the SLOs `owned()` names.
+
+    Only the owner exports an SLO's info series, like its gauges, so a fleet shows one per SLO and
+    `* on(slo) group_left(...)` joins in dashboards never meet duplicates."""
+
+    def __init__(self, catalog, owned, version: str = __version__) -> None:
+        self.catalog = catalog
+        self.owned = owned  # callable returning the SLO names this worker owns
+        self.version = version
+
+    def collect(self):
+        build = GaugeMetricFamily(METRIC_BUILD_INFO, BUILD_INFO_HELP, labels=["version"])
+        build.add_metric([self.version], 1.0)
+        yield build
+        info = GaugeMetricFamily(METRIC_SLO_INFO, SLO_INFO_HELP, labels=list(SLO_INFO_LABELS))
+        for _, labels, value in slo_info_samples(self.catalog, self.owned()):
+            info.add_metric([labels[k] for k in SLO_INFO_LABELS], value)
+        yield info
+
+
+def register_operator_collectors(registry, app, catalog, owned) -> None:
+    """What on-call engineers expect on any worker's /metrics besides slawatch's own figures:
+    process_* (CPU, RSS, file descriptors), python_info and python_gc_*, the build, consumer lag
+    per partition and one info series per owned SLO."""
+    from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+    from slawatch.stream.lag import ConsumerLagCollector
+
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    registry.register(ConsumerLagCollector.of_app(app))
+    registry.register(CatalogInfoCollector(catalog, owned))

@@ -1,0 +1,72 @@
+"""Operator metrics on a worker's registry: the build, one info series per owned SLO, process and
+platform collectors, and a consumer-lag collector that never fails a scrape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from prometheus_client import CollectorRegistry
+
+from slawatch import __version__
+from slawatch.catalog import load_catalog
+from slawatch.conventions import METRIC_BUILD_INFO, METRIC_CONSUMER_LAG, METRIC_SLO_INFO, SLO_INFO_LABELS
+from slawatch.engine.info import objective_percent, slo_info_labels
+from slawatch.stream.collector import CatalogInfoCollector, register_operator_collectors
+from slawatch.stream.lag import ConsumerLagCollector, PartitionLag
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "catalog" / "demo.yaml"
+
+
+def samples(registry: CollectorRegistry, name: str) -> list[dict[str, str]]:
+    return [s.labels for family in registry.collect() for s in family.samples if s.name == name]
+
+
+def test_each_owned_slo_has_one_info_series_with_what_the_catalogue_promises():
+    catalog = load_catalog([DEMO])
+    registry = CollectorRegistry()
+    registry.register(CatalogInfoCollector(catalog, lambda: ["payments-customer-sla", "search-availability"]))
+    assert samples(registry, METRIC_SLO_INFO) == [
+        {"slo": "payments-customer-sla", "service": "payments", "objective": "99.95", "window": "month",
+         "sli": "availability", "owner": "team-payments", "tier": "0"},
+        {"slo": "search-availability", "service": "search", "objective": "99.5", "window": "1d",
+         "sli": "availability", "owner": "team-discovery", "tier": ""},
+    ]
+    assert registry.get_sample_value(METRIC_BUILD_INFO, {"version": __version__}) == 1
+
+
+def test_a_worker_that_owns_nothing_exports_the_build_but_no_slo_info():
+    registry = CollectorRegistry()
+    registry.register(CatalogInfoCollector(load_catalog([DEMO]), lambda: []))
+    assert samples(registry, METRIC_SLO_INFO) == []
+    assert len(samples(registry, METRIC_BUILD_INFO)) == 1
+
+
+def test_info_labels_name_every_label_in_convention_order_and_the_objective_as_the_catalogue_writes_it():
+    catalog = load_catalog([DEMO])
+    assert tuple(slo_info_labels(catalog, catalog.slos[0])) == SLO_INFO_LABELS
+    assert [objective_percent(x) for x in (0.999, 0.99, 0.9995, 0.5)] == ["99.9", "99", "99.95", "50"]
+
+
+def test_lag_is_never_negative_and_a_collector_mid_rebalance_exports_no_partition_rather_than_failing():
+    registry = CollectorRegistry()
+    registry.register(ConsumerLagCollector(lambda: [PartitionLag(0, 5, 7), PartitionLag(3, 9, 4)]))
+    assert registry.get_sample_value(METRIC_CONSUMER_LAG, {"partition": "0"}) == 0
+    assert registry.get_sample_value(METRIC_CONSUMER_LAG, {"partition": "3"}) == 5
+
+    def vanished():
+        raise AttributeError("'NoneType' object has no attribute 'assignment'")
+
+    broken = CollectorRegistry()
+    broken.register(ConsumerLagCollector(vanished))
+    assert samples(broken, METRIC_CONSUMER_LAG) == []
+
+
+def test_the_operator_collectors_add_process_and_platform_metrics_to_the_worker_registry():
+    registry = CollectorRegistry()
+    app = SimpleNamespace(consumer=SimpleNamespace())  # a consumer thread not started yet
+    register_operator_collectors(registry, app, load_catalog([DEMO]), lambda: [])
+    names = {s.name for family in registry.collect() for s in family.samples}
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info",
+            "python_gc_collections_total", METRIC_BUILD_INFO} <= names
+    assert samples(registry, METRIC_CONSUMER_LAG) == []
