@@ -25,7 +25,9 @@ MAX_TEXT = 200
 MAX_ATTRIBUTES = 64
 FIELDS = ("service", "ts", "ok", "latency_ms", "operation", "customer", "region", "attributes")
 _FIELD_SET = frozenset(FIELDS)
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)\Z")
+# ASCII digits only, as the schema's pattern: `\d` also matches other scripts' digits, which
+# datetime.fromisoformat refuses.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
 
 
 class Invalid(NamedTuple):
@@ -137,7 +139,11 @@ def _timestamp(ts: object, latest: float) -> float:
     elif kind is str:
         if not _RFC3339.match(ts):
             raise _Refused("bad_timestamp", f"ts {ts!r} is not RFC 3339 (e.g. 2026-12-01T10:15:30.25Z) nor epoch seconds", "ts")
-        value = datetime.fromisoformat(ts.upper().replace("Z", "+00:00")).timestamp()
+        try:
+            value = datetime.fromisoformat(ts.upper().replace("Z", "+00:00")).timestamp()
+        except (ValueError, OverflowError):  # 2026-02-30, month 13, hour 24, offset +24:00, year 0
+            raise _Refused("bad_timestamp", f"ts {ts!r} is not a real date and time (month 1-12, a day of that month, "
+                                            "hour 0-23, minute and second 0-59, offset under 24 h)", "ts") from None
     elif ts is None:
         raise _Refused("missing_field", "ts is required: RFC 3339 string or epoch seconds", "ts")
     else:

@@ -18,7 +18,7 @@ import orjson
 from kafka.partitioner.default import murmur2
 
 from slawatch.core.event import Event
-from slawatch.ingest.deadletter import DeadLetter, SourceRecord, dead_letter
+from slawatch.ingest.deadletter import DeadLetter, RecordLetters, SourceRecord
 from slawatch.ingest.decode import NO_UNKNOWN_FIELDS, decode_record
 
 
@@ -41,7 +41,8 @@ def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: i
                  strict: bool = False) -> Routed:
     """`strict`: refuse events with unknown top-level fields (else they count, the fields reported)."""
     decoded = decode_record(source.value, now, max_bytes, max_future_s, strict)
-    dead = [dead_letter(inv, source, now) for inv in decoded.invalid]
+    letters = RecordLetters(source, now) if decoded.invalid else None
+    dead = [letters.letter(inv) for inv in decoded.invalid]
     reasons = [inv.reason for inv in decoded.invalid]
     here = source.partition
     local: list[Event] = []
