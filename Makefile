@@ -23,10 +23,10 @@ venv: $(STAMP) ## create or update .venv with slawatch and its test tools
 run: $(STAMP) ## embedded broker + topics + worker + demo traffic; Ctrl-C stops all
 	$(VENV)/bin/slawatch run
 
-test: $(STAMP) ## the whole suite: unit, property, golden and real-broker integration tests
+test: $(STAMP) prometheus ## the whole suite: unit, property, golden, real-broker and real-Prometheus tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## everything but the real-broker integration tests
+test-fast: $(STAMP) prometheus ## everything but the real-broker integration tests
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 soak: $(STAMP) ## the crash, rebalance and broker-outage tests SOAK_RUNS times (default 20) under a CPU hog
@@ -35,10 +35,22 @@ soak: $(STAMP) ## the crash, rebalance and broker-outage tests SOAK_RUNS times (
 bench: $(STAMP) ## end-to-end and engine benchmarks on the embedded broker; figures printed and written to bench-results.json
 	$(PY) bench/run_bench.py --out bench-results.json
 
+# The rules and dashboard tests run the real Prometheus and promtool (Debian's `prometheus` 2.42).
+prometheus: ## install Debian's prometheus (prometheus, promtool) when missing: the monitoring tests run them
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && exit 0; \
+	echo "prometheus or promtool missing: installing Debian's prometheus package"; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus"; \
+	{ $$apt || { $$sudo apt-get update -q && $$apt; }; } && command -v prometheus >/dev/null && command -v promtool >/dev/null \
+	  || { echo "make: could not install prometheus; install it yourself (Debian/Ubuntu: sudo apt-get install prometheus; elsewhere any Prometheus >= 2.42 with promtool on PATH)" >&2; exit 1; }
+
+dashboards: $(STAMP) ## rebuild deploy/grafana/dashboards/*.json from deploy/grafana/build.py
+	$(PY) deploy/grafana/build.py
+
 validate: $(STAMP) ## validate the example catalogues
 	$(VENV)/bin/slawatch catalog validate examples/catalog
 
 clean: ## remove the venv, run state and caches
 	rm -rf $(VENV) .run .pytest_cache .hypothesis build src/*.egg-info
 
-.PHONY: help venv run test test-fast soak bench validate clean
+.PHONY: help venv run test test-fast soak bench validate clean prometheus dashboards
