@@ -62,6 +62,9 @@ METRIC_OBJECTIVE_RATIO = "slawatch_objective_ratio"  # {slo}
 METRIC_BUDGET_REMAINING_RATIO = "slawatch_error_budget_remaining_ratio"  # {slo, period}
 METRIC_TIME_TO_EXHAUSTION = "slawatch_time_to_exhaustion_seconds"  # {slo}
 METRIC_ALERT_FIRING = "slawatch_alert_firing"  # {slo, rule, severity}
+# Share of each compliance period gone at the SLO's watermark (calendar: elapsed / length;
+# rolling: 1, always a full window), for budget burn-down charts against constant consumption.
+METRIC_PERIOD_ELAPSED_RATIO = "slawatch_period_elapsed_ratio"  # {slo, period}
 LABEL_GROUP = "group"  # added to the SLO gauges of grouped SLOs: "<dimension>=<value>"
 # Checkpoints restored only in part or not at all after a catalogue edit, by the same collector;
 # reason: one of slawatch.engine.checkpoint.REASONS (windows_rebucketed, sli_changed, unreadable, ...).
@@ -75,6 +78,8 @@ METRIC_CONSUMER_LAG = "slawatch_consumer_lag_records"  # {partition}
 # One series per SLO, exported by the worker that owns it, so dashboards show targets and windows.
 METRIC_SLO_INFO = "slawatch_slo_info"  # {slo, service, objective, window, sli, owner, tier} = 1
 SLO_INFO_LABELS = ("slo", "service", "objective", "window", "sli", "owner", "tier")
+# Per burn-rate rule of an owned SLO, its factor: burn over both windows >= this fires the rule.
+METRIC_BURN_RATE_THRESHOLD = "slawatch_burn_rate_threshold"  # {slo, rule, severity, long_window, short_window}
 
 # Alert records (topics/sla.warnings.yaml): payload version and CloudEvents attributes.
 ALERT_SCHEMA_VERSION = 1
@@ -90,3 +95,4 @@ GAUGE_HELP = {
     METRIC_TIME_TO_EXHAUSTION: "Seconds until the primary window's budget runs out at the current burn (+Inf: not burning)",
     METRIC_ALERT_FIRING: "1 while an alert rule fires for the SLO (inhibited alerts included)",
 }
+    METRIC_PERIOD_ELAPSED_RATIO: "Share of the compliance period gone at the SLO's watermark (rolling windows: 1)",

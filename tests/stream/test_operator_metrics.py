@@ -1,16 +1,23 @@
-"""Operator metrics on a worker's registry: the build, one info series per owned SLO, process and
-platform collectors, and a consumer-lag collector that never fails a scrape."""
+"""Operator metrics on a worker's registry: the build, one info series and the burn-rate thresholds
+per owned SLO, process and platform collectors, and a consumer-lag collector that never fails a scrape."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from slawatch import __version__
 from slawatch.catalog import load_catalog
-from slawatch.conventions import METRIC_BUILD_INFO, METRIC_CONSUMER_LAG, METRIC_SLO_INFO, SLO_INFO_LABELS
+from slawatch.conventions import (
+    METRIC_BUILD_INFO,
+    METRIC_BURN_RATE_THRESHOLD,
+    METRIC_CONSUMER_LAG,
+    METRIC_SLO_INFO,
+    SLO_INFO_LABELS,
+)
 from slawatch.engine.info import objective_percent, slo_info_labels
 from slawatch.stream.collector import CatalogInfoCollector, register_operator_collectors
 from slawatch.stream.lag import ConsumerLagCollector, PartitionLag
@@ -70,3 +77,14 @@ def test_the_operator_collectors_add_process_and_platform_metrics_to_the_worker_
     assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info",
             "python_gc_collections_total", METRIC_BUILD_INFO} <= names
     assert samples(registry, METRIC_CONSUMER_LAG) == []
+
+
+def test_each_burn_rate_rule_of_an_owned_slo_exports_its_factor_with_windows_named_as_the_burn_rates():
+    registry = CollectorRegistry()
+    registry.register(CatalogInfoCollector(load_catalog([DEMO]), lambda: ["search-availability"]))
+    factors = {(s["rule"], s["severity"], s["long_window"], s["short_window"]):
+               registry.get_sample_value(METRIC_BURN_RATE_THRESHOLD, s)
+               for s in samples(registry, METRIC_BURN_RATE_THRESHOLD)}
+    # factor = budget % x period hours / 100 / long-window hours, over the SLO's one-day window
+    assert factors == pytest.approx({("page-fast", "page", "2m", "10s"): 14.4, ("page-slow", "page", "15m", "1m"): 4.8,
+                                     ("ticket", "ticket", "2h", "10m"): 1.2})

@@ -18,6 +18,12 @@ from slawatch.core.policies import forecast_window_s
 from slawatch.engine.payloads import alert_window_seconds
 
 
+def period_elapsed(window, now: float) -> float:
+    """Share of the compliance period gone at `now`: a rolling window is always a full one."""
+    start, end, _ = ev.compliance_interval(window, now)
+    return min(1.0, max(0.0, (now - start) / (end - start))) if end > start else 1.0
+
+
 def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
     slo = rt.slo
     yield cv.METRIC_OBJECTIVE_RATIO, {"slo": slo.name}, slo.objective
@@ -41,6 +47,7 @@ def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
                     att = ev.attainment(state, window, now)
                     yield cv.METRIC_SLI_RATIO, {**base, "window": window.name}, att.sli
                     yield cv.METRIC_BUDGET_REMAINING_RATIO, {**base, "period": window.name}, status.remaining
+                    yield cv.METRIC_PERIOD_ELAPSED_RATIO, {**base, "period": window.name}, period_elapsed(window, now)
                 if index == 0 and status.remaining is not None:  # +Inf: not burning, never runs out
                     exhausted = status.exhausted_in_s
                     yield cv.METRIC_TIME_TO_EXHAUSTION, dict(base), math.inf if exhausted is None else exhausted

@@ -1,4 +1,5 @@
-"""What each SLO promises, as the labels of one info series (slawatch_slo_info = 1).
+"""What each SLO promises, as the labels of one info series (slawatch_slo_info = 1), and the
+factor of each of its burn-rate rules (slawatch_burn_rate_threshold), to draw beside the burn rates.
 
 Dashboards need the objective, the primary window and the owner next to the live figures; Pyrra's
 users asked for exactly that (pyrra#942). The labels come from the catalogue alone, so the series
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from slawatch.conventions import METRIC_SLO_INFO, SLO_INFO_LABELS
+from slawatch.conventions import METRIC_BURN_RATE_THRESHOLD, METRIC_SLO_INFO, SLO_INFO_LABELS
+from slawatch.core.durations import format_duration
 from slawatch.core.model import Catalog, Slo
 
 
@@ -33,9 +35,19 @@ def slo_info_labels(catalog: Catalog, slo: Slo) -> dict[str, str]:
     return labels
 
 
+
+def burn_rate_thresholds(slo: Slo) -> Iterator[tuple[str, dict[str, str], float]]:
+    """(metric, labels, factor) per burn-rate rule; the windows are named as slawatch_burn_rate's."""
+    for rule in slo.alerting.burn_rate_rules:
+        labels = {"slo": slo.name, "rule": rule.name, "severity": rule.severity.value,
+                  "long_window": format_duration(rule.long_window_s), "short_window": format_duration(rule.short_window_s)}
+        yield METRIC_BURN_RATE_THRESHOLD, labels, rule.factor
+
+
 def slo_info_samples(catalog: Catalog, slos: Iterable[str]) -> Iterator[tuple[str, dict[str, str], float]]:
-    """(metric, labels, 1.0) for each named SLO of the catalogue, in catalogue order."""
+    """Info and burn-rate thresholds of each named SLO of the catalogue, in catalogue order."""
     wanted = set(slos)
     for slo in catalog.slos:
         if slo.name in wanted:
             yield METRIC_SLO_INFO, slo_info_labels(catalog, slo), 1.0
+            yield from burn_rate_thresholds(slo)

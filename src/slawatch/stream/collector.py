@@ -15,13 +15,23 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from slawatch import __version__
-from slawatch.conventions import GAUGE_HELP, LABEL_REASON, METRIC_BUILD_INFO, METRIC_SLO_INFO, METRIC_STATE_RESETS, SLO_INFO_LABELS
+from slawatch.conventions import (
+    GAUGE_HELP,
+    LABEL_REASON,
+    METRIC_BUILD_INFO,
+    METRIC_BURN_RATE_THRESHOLD,
+    METRIC_SLO_INFO,
+    METRIC_STATE_RESETS,
+    SLO_INFO_LABELS,
+)
 from slawatch.engine.info import slo_info_samples
 
 STATE_RESETS_HELP = "SLO checkpoints restored only in part or not at all (catalogue edit, unreadable bytes), by reason"
 BUILD_INFO_HELP = "Always 1; the labels say which slawatch build this worker runs"
 SLO_INFO_HELP = ("Always 1 per SLO this worker owns; the labels carry what the catalogue promises "
                  "(objective in percent, primary window, SLI kind, owner, tier)")
+THRESHOLD_HELP = "Factor of a burn-rate rule of an SLO this worker owns: burn over both its windows at or above it fires"
+THRESHOLD_LABELS = ("slo", "rule", "severity", "long_window", "short_window")
 
 
 class EngineCollector(Collector):
@@ -51,7 +61,8 @@ class EngineCollector(Collector):
 
 
 class CatalogInfoCollector(Collector):
-    """slawatch_build_info{version} and slawatch_slo_info{...} for the SLOs `owned()` names.
+    """slawatch_build_info{version}, and slawatch_slo_info and slawatch_burn_rate_threshold for the
+    SLOs `owned()` names.
 
     Only the owner exports an SLO's info series, like its gauges, so a fleet shows one per SLO and
     `* on(slo) group_left(...)` joins in dashboards never meet duplicates."""
@@ -65,10 +76,12 @@ class CatalogInfoCollector(Collector):
         build = GaugeMetricFamily(METRIC_BUILD_INFO, BUILD_INFO_HELP, labels=["version"])
         build.add_metric([self.version], 1.0)
         yield build
-        info = GaugeMetricFamily(METRIC_SLO_INFO, SLO_INFO_HELP, labels=list(SLO_INFO_LABELS))
-        for _, labels, value in slo_info_samples(self.catalog, self.owned()):
-            info.add_metric([labels[k] for k in SLO_INFO_LABELS], value)
-        yield info
+        label_names = {METRIC_SLO_INFO: SLO_INFO_LABELS, METRIC_BURN_RATE_THRESHOLD: THRESHOLD_LABELS}
+        helps = {METRIC_SLO_INFO: SLO_INFO_HELP, METRIC_BURN_RATE_THRESHOLD: THRESHOLD_HELP}
+        families = {name: GaugeMetricFamily(name, helps[name], labels=list(names)) for name, names in label_names.items()}
+        for name, labels, value in slo_info_samples(self.catalog, self.owned()):
+            families[name].add_metric([labels[k] for k in label_names[name]], value)
+        yield from families.values()
 
 
 def register_operator_collectors(registry, app, catalog, owned) -> None:
