@@ -3,7 +3,7 @@ while one busy process per core competes for the CPU.
 
 Races between a crash and a commit, or a rebalance and a flush, show up only now and then, and more
 often on a loaded machine; one green run proves little. Each run is one pytest process over the
-three tests; its output goes to .run/soak/run-N.log. Prints `soak: P/N runs passed` and exits
+three tests; its output goes to .run/soak/<start time>/run-N.log. Prints `soak: P/N runs passed` and exits
 non-zero unless every run passed. The CPU hogs and the current run die with this script, even on
 Ctrl-C, SIGTERM or SIGKILL.
 """
@@ -26,7 +26,7 @@ TESTS = [
     "tests/integration/test_rebalance.py",
     "tests/integration/test_broker_outage.py",
 ]
-LOGS = REPO / ".run" / "soak"
+LOGS = REPO / ".run" / "soak" / time.strftime("%Y%m%d-%H%M%S")  # its own: a shared checkout may run two
 RUN_TIMEOUT_S = 900  # three tests of well under 2 minutes each, with room for a slow machine
 
 
@@ -54,7 +54,8 @@ def run_once(number: int) -> tuple[bool, list[str], float]:
                                   timeout=RUN_TIMEOUT_S, preexec_fn=die_with_parent).returncode
         except subprocess.TimeoutExpired:
             code = -1
-    failed = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(("FAILED", "ERROR"))]
+    failed = [line for line in log.read_text(errors="replace").splitlines()  # pytest's short summary
+              if line.startswith(("FAILED tests/", "ERROR tests/"))]
     if code == -1:
         failed.append(f"TIMEOUT after {RUN_TIMEOUT_S} s")
     return code == 0, failed, time.monotonic() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+MEMORY_STORAGE = "memory://tansu/"
 
 
 class BrokerNotReady(RuntimeError):
@@ -38,7 +40,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _port_is_free(host: str, port: int) -> bool:
+    """No listener holds the port. SO_REUSEADDR, as Tansu binds: connections of a stopped broker
+    linger in TIME_WAIT for a minute and must not keep a restarted one off its port."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -81,8 +86,13 @@ def tansu_binary() -> str:
 class EmbeddedBroker:
     """`with EmbeddedBroker() as broker: broker.address` -> '127.0.0.1:PORT'."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", log_path: Path | None = None,
+                 storage_url: str = MEMORY_STORAGE, env: dict[str, str] | None = None) -> None:
+        """`storage_url` and `env` (added to this process's environment) choose Tansu's storage: the
+        default keeps nothing across a restart; `s3://BUCKET/` with AWS_* variables keeps it all."""
         self.host = host
+        self.storage_url = storage_url
+        self.env = env
         self.requested_port = port
         self.port: int | None = None
         self.log_path = log_path
@@ -106,7 +116,8 @@ class EmbeddedBroker:
         try:
             self.process = subprocess.Popen(
                 [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
+                 "--storage-engine", self.storage_url],
+                env={**os.environ, **self.env} if self.env else None,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
