@@ -81,15 +81,15 @@ class LiveTraffic:
     def elapsed_s(self) -> float:
         return time.time() - self.started_at
 
-    def close(self) -> None:
-        """Stop sending and wait for the thread (also after a failed test)."""
+    def close(self, wait_s: float = 10.0) -> None:
+        """Stop sending; wait for the thread at most `wait_s` (after a failed test the broker may be gone)."""
         self._stopping.set()
         if self._thread.is_alive():
-            self._thread.join(240)
+            self._thread.join(wait_s)
 
     def stop(self) -> list[Sent]:
         """Stop sending, wait for every acknowledgement; the records, in send order."""
-        self.close()
+        self.close(wait_s=240)
         assert not self._thread.is_alive(), "the traffic thread did not stop"
         if self._error is not None:
             raise AssertionError(f"the traffic thread failed: {self._error!r}")
