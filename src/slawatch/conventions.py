@@ -87,6 +87,20 @@ CE_SPECVERSION = "1.0"
 CE_TYPE_PREFIX = "dev.slawatch.alert"  # ce_type = <prefix>.<alert type>.<status>
 CE_SOURCE_DEFAULT = "/slawatch"
 
+# Alertmanager (`slawatch notify alertmanager`): the notifier's consumer group and, per alert type,
+# its `alertname` label (CamelCase with a common prefix, as monitoring mixins name alerts).
+NOTIFY_ALERTMANAGER_GROUP = "slawatch-notify-alertmanager"
+ALERTNAMES = {
+    "burn_rate": "SLOBurnRate",
+    "budget_consumed": "SLOBudgetConsumed",
+    "exhaustion_forecast": "SLOExhaustionForecast",
+    "slo_breach": "SLOBreach",
+    "sla_breach": "SLABreach",
+    "sla_at_risk": "SLAAtRisk",
+    "no_data": "SLONoData",
+}
+ALERTNAME_OTHER = "SLOAlert"  # a type this notifier does not know yet (a newer worker)
+
 GAUGE_HELP = {
     METRIC_SLI_RATIO: "Good / total events (or slices) over an alert window, at the SLO's watermark",
     METRIC_BURN_RATE: "Error-budget burn rate over an alert window: (1 - SLI) / (1 - objective)",

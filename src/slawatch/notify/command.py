@@ -1,0 +1,78 @@
+"""The `slawatch notify alertmanager` verb: its flags, its checks, and the consumer it runs on.
+
+A bad `--url` is said in one line before anything starts; an Alertmanager that does not answer is
+not an error (the notifier waits for it and commits nothing meanwhile), a broker that does not
+answer is (`reachable_broker`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from urllib.parse import urlsplit
+
+from slawatch.cli_checks import CliError, positive_number, reachable_broker
+from slawatch.settings import Settings
+from slawatch.ui.links import DEFAULT_UI_PORT
+
+URL_VARIABLE = "SLAWATCH_ALERTMANAGER_URL"
+STATUS_PAGE_VARIABLE = "SLAWATCH_STATUS_PAGE_URL"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=os.environ.get(URL_VARIABLE),
+                        help=f"Alertmanager base address, e.g. http://127.0.0.1:9093 (or {URL_VARIABLE})")
+    parser.add_argument("--status-page-url", default=os.environ.get(STATUS_PAGE_VARIABLE),
+                        help="where alerts link to (generatorURL); default: the local status page "
+                             f"http://127.0.0.1:{DEFAULT_UI_PORT} (or {STATUS_PAGE_VARIABLE})")
+    parser.add_argument("--resend-interval", type=positive_number, default=60.0,
+                        help="seconds between re-sends of firing alerts (default 60, as Prometheus)")
+    parser.add_argument("--max-backoff", type=positive_number, default=15.0,
+                        help="longest wait in seconds between retries while Alertmanager is down (default 15)")
+
+
+def options_from(args):
+    from slawatch.notify.alertmanager import alerts_endpoint
+    from slawatch.notify.loop import NotifyOptions
+
+    if not args.url:
+        raise CliError(f"no Alertmanager given: pass --url http://HOST:9093 (or set {URL_VARIABLE})")
+    try:
+        alerts_endpoint(args.url)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    status_page = args.status_page_url or f"http://127.0.0.1:{DEFAULT_UI_PORT}"
+    parts = urlsplit(status_page)
+    if parts.scheme not in ("http", "https") or not parts.netloc:  # Alertmanager refuses a bad generatorURL
+        raise CliError(f"--status-page-url {status_page!r}: not an http(s) address")
+    return NotifyOptions(url=args.url, status_page_url=status_page,
+                         resend_interval_s=args.resend_interval, max_backoff_s=args.max_backoff)
+
+
+def run(args, settings: Settings) -> int:
+    from kafka import KafkaConsumer
+
+    from slawatch.notify.alertmanager import AlertmanagerClient
+    from slawatch.notify.loop import FETCH_WAIT_MS, Notifier
+
+    options = options_from(args)
+    settings = reachable_broker(settings)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
+    common = dict(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=FETCH_WAIT_MS,
+                  **settings.security.kafka_python_kwargs())
+    session_ms = int(settings.effective_session_timeout_s * 1000)
+    consumer = KafkaConsumer(group_id=options.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+                             session_timeout_ms=session_ms, heartbeat_interval_ms=max(1000, session_ms // 3),
+                             **common)
+    notifier = Notifier(consumer, AlertmanagerClient(options.url), options,
+                        log_reader=lambda: KafkaConsumer(enable_auto_commit=False, **common))
+    print(f"slawatch notify: {notifier.client.endpoint} <- sla.warnings, sla.breaches "
+          f"(group {options.group_id}); Ctrl-C stops it", flush=True)
+    try:
+        notifier.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close(autocommit=False)
+    return 0
