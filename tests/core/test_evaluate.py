@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from core_strategies import BASE_TS, brute_buckets, brute_calendar, brute_counts, brute_rolling_slices, make_slo
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from slawatch.core import evaluate as ev
@@ -140,8 +140,12 @@ def test_attainment_and_budget_of_every_compliance_window_equal_the_brute_force(
             assert budget.exhausted_in_s is None
 
 
+FIRST_LONDON_MIDNIGHT_IN_NOWS = BASE_TS + 3 * 86400  # 2026-01-04T00:00Z: London is on UTC in January
+
+
 @settings(max_examples=80, deadline=None)
 @given(events, nows)
+@example(stream=[(FIRST_LONDON_MIDNIGHT_IN_NOWS, False, 1.0)], now=FIRST_LONDON_MIDNIGHT_IN_NOWS)
 def test_the_best_possible_attainment_assumes_every_remaining_event_good_at_the_observed_volume(stream, now):
     slo = make_slo(windows=WINDOWS, rules=RULES, objective=OBJECTIVE)
     state, counted = run(slo, stream)
@@ -149,7 +153,7 @@ def test_the_best_possible_attainment_assumes_every_remaining_event_good_at_the_
     start, end = period_bounds(window, now)
     good, total = brute_calendar(state, counted, window, now)
     best = ev.best_possible(state, window, now)
-    if not total:
+    if not total or now == start:  # no data, or no time passed yet: no observed volume
         assert best is None
         return
     expected = total / (now - start) * (end - now)
@@ -172,6 +176,15 @@ def test_a_percentile_over_any_window_is_within_the_sketch_bound_of_the_exact_on
         return
     true = latencies[math.floor(q * (len(latencies) - 1))]
     assert abs(estimate - true) <= RELATIVE_ACCURACY * true * (1 + 1e-9)
+
+
+def test_a_bad_event_stamped_just_after_midnight_does_not_make_the_new_day_unattainable_at_midnight():
+    window = WINDOWS[1]
+    state = SloState(make_slo(windows=(window,), rules=RULES, objective=OBJECTIVE))
+    midnight = FIRST_LONDON_MIDNIGHT_IN_NOWS
+    state.apply(midnight + 2.0, False, now=midnight)  # 2 s ahead of the clock: within max_future_s
+    assert ev.best_possible(state, window, midnight) is None
+    assert ev.best_possible(state, window, midnight + 0.001) == pytest.approx(1.0)
 
 
 def availability(objective=0.999):

@@ -243,8 +243,10 @@ def best_possible(state: SloState, window: CalendarWindow, now: float) -> float 
     """The highest SLI the current calendar period can still end with, if all that is left is good.
 
     Occurrences: at the observed volume (events per second so far x seconds left; the period's events
-    are all it holds, see the module docstring). Timeslices: every
-    slice left has data and is good. None before the period has any data."""
+    are all it holds, see the module docstring). Timeslices: every slice left has data and is good.
+    None before the period has any data, and for occurrences at its first instant: no time has passed
+    there, so there is no volume to go by (its events are all stamped ahead of now, within
+    max_future_s); assuming "no more events" read one early bad event as an unreachable target."""
     start, end = period_bounds(window, now)
     good, total = calendar_good_total(state, window, now)
     if not total:
@@ -252,7 +254,9 @@ def best_possible(state: SloState, window: CalendarWindow, now: float) -> float 
     slice_s = slice_seconds(state.slo)
     if slice_s is None:
         elapsed = now - start
-        expected = total / elapsed * (end - now) if elapsed > 0 else 0.0
+        if elapsed <= 0:
+            return None
+        expected = total / elapsed * (end - now)
     else:
         expected = max(0, first_bucket_from(end, slice_s) - first_bucket_from(now, slice_s))
     return (good + expected) / (total + expected)
