@@ -8,6 +8,7 @@ settings given once reach every Kafka client.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,9 @@ DEFAULT_WEB_PORT = 6066
 # timeout makes a worker ready in ~5 s instead of ~33 s. Apache Kafka gets the usual 45 s.
 EMBEDDED_SESSION_TIMEOUT_S = 10.0
 CLUSTER_SESSION_TIMEOUT_S = 45.0
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 def _default_topics_dir() -> Path:
@@ -145,7 +149,12 @@ def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str,
         if value is not None:
             return value
         raw = env.get(var)
-        return convert(raw) if raw not in (None, "") else default
+        if raw in (None, ""):
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            raise ValueError(f"{var}={raw!r} is not a valid {convert.__name__}") from None
 
     defaults = Settings()
     catalog = ns.get("catalog") or [p for p in env.get("SLAWATCH_CATALOG", "").split(",") if p]
@@ -156,7 +165,7 @@ def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str,
         sasl_password=pick("sasl_password", "SLAWATCH_SASL_PASSWORD"),
         ssl_cafile=pick("ssl_cafile", "SLAWATCH_SSL_CAFILE"),
     )
-    return Settings(
+    return check_settings(Settings(
         broker=normalise_broker(pick("broker", "SLAWATCH_BROKER")),
         broker_port=pick("broker_port", "SLAWATCH_BROKER_PORT", int, defaults.broker_port),
         security=security,
@@ -170,4 +179,27 @@ def build_settings(args: argparse.Namespace | None = None, environ: Mapping[str,
         strict_events=bool(pick("strict_events", "SLAWATCH_STRICT_EVENTS", _flag, False)),
         log_level=pick("log_level", "SLAWATCH_LOG_LEVEL", default=defaults.log_level),
         log_json=bool(pick("log_json", "SLAWATCH_LOG_JSON", lambda v: v.lower() in ("1", "true", "yes"), False)),
+    ))
+
+
+def check_settings(settings: Settings) -> Settings:
+    """The settings, or ValueError naming the first value that cannot work, so the CLI says so in one
+    line before any client, broker or logger trips over it later."""
+    s, security = settings, settings.security
+    checks = (
+        (0 <= s.broker_port <= 65535, f"--broker-port {s.broker_port}: a port is 0-65535"),
+        (0 <= s.web_port <= 65535, f"--web-port {s.web_port}: a port is 0-65535"),
+        (s.log_level.lower() in LOG_LEVELS, f"--log-level {s.log_level}: one of {', '.join(LOG_LEVELS)}"),
+        (security.protocol in SECURITY_PROTOCOLS,
+         f"--security-protocol {security.protocol}: one of {', '.join(SECURITY_PROTOCOLS)}"),
+        (security.sasl_mechanism in (None, *SASL_MECHANISMS),
+         f"--sasl-mechanism {security.sasl_mechanism}: one of {', '.join(SASL_MECHANISMS)}"),
+        (math.isfinite(s.decision_step_s) and s.decision_step_s > 0,
+         f"--decision-step {s.decision_step_s}: seconds > 0"),
+        (s.session_timeout_s is None or (math.isfinite(s.session_timeout_s) and s.session_timeout_s > 0),
+         f"--session-timeout {s.session_timeout_s}: seconds > 0"),
     )
+    for ok, problem in checks:
+        if not ok:
+            raise ValueError(problem)
+    return settings

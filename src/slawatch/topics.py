@@ -47,8 +47,17 @@ def _retention_ms(value: object, where: str) -> int:
         raise TopicSpecError(f"{where}: retention: {exc} (or -1 for forever)") from None
 
 
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise TopicSpecError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
 def load_spec(path: Path) -> TopicSpec:
-    raw = yaml.safe_load(path.read_text())
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise TopicSpecError(f"{path}: a topic spec must be a mapping")
     missing = [f for f in REQUIRED_FIELDS if f not in raw]
@@ -73,6 +82,9 @@ def load_spec(path: Path) -> TopicSpec:
 
 def load_specs(topics_dir: Path) -> dict[str, TopicSpec]:
     """Every spec in the folder, keyed by topic name; all of slawatch's topics must be there."""
+    if not topics_dir.is_dir():
+        problem = "Not a directory" if topics_dir.exists() else "No such file or directory"
+        raise TopicSpecError(f"topics folder {topics_dir}: {problem} (give --topics-dir)")
     specs = {}
     for path in sorted(topics_dir.glob("*.yaml")):
         spec = load_spec(path)

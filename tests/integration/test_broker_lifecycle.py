@@ -42,10 +42,16 @@ def test_a_second_broker_on_the_same_port_starts_right_after_the_first_stops():
         assert second.address == f"127.0.0.1:{port}" and answers_metadata(second.address)
 
 
-def test_the_broker_command_runs_in_the_foreground_until_interrupted():
+def test_a_started_broker_runs_in_a_session_of_its_own_so_ctrl_c_reaches_only_its_parent():
+    with EmbeddedBroker() as broker:
+        assert os.getsid(broker.process.pid) == broker.process.pid != os.getsid(0)
+
+
+def test_the_broker_command_runs_in_the_foreground_until_ctrl_c():
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "slawatch", "broker", "--broker-port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, text=True,
+                            start_new_session=True)
     try:
         line = proc.stdout.readline()
         assert f"127.0.0.1:{port}" in line and "ready" in line
@@ -53,9 +59,17 @@ def test_the_broker_command_runs_in_the_foreground_until_interrupted():
         children = [p for p in pids_of("tansu") if _parent(p) == proc.pid]
         assert len(children) == 1
     finally:
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole foreground group
         assert proc.wait(10) == 0
     wait_for(lambda: not os.path.exists(f"/proc/{children[0]}"), 10, what="the tansu child to exit")
+
+
+def test_the_broker_command_on_a_busy_port_says_so_in_one_line(broker):
+    port = broker.rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "slawatch", "broker", "--broker-port", port], cwd=REPO,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"slawatch broker: port 127.0.0.1:{port} is in use"]
 
 
 def test_a_broker_whose_parent_is_killed_dies_too():

