@@ -23,6 +23,7 @@ from slawatch.ingest.deadletter import (
     MAX_ELEMENT_BYTES,
     ORIGINAL_SHARED_BYTES,
     SourceRecord,
+    _json_prefix,
     dead_letter_size,
 )
 from slawatch.ingest.decode import decode_record
@@ -87,6 +88,20 @@ def test_an_element_nested_deeper_than_the_encoder_writes_is_dead_lettered_as_th
         assert envelope["reason"] == "not_an_event" and envelope["index"] == 0
         if envelope["element_truncated"]:
             assert envelope["element"] == ("[" * depth + "]" * depth)[:MAX_ELEMENT_BYTES]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@given(json_values, st.integers(1, 60))
+def test_the_prefix_of_a_deep_element_is_the_start_of_its_json(value, limit):
+    assert _json_prefix(value, 10**6) == orjson.dumps(value).decode()
+    assert _json_prefix(value, limit) == orjson.dumps(value).decode()[:limit]
 
 
 def test_a_record_refused_element_by_element_carries_its_bytes_in_its_first_letters_only():

@@ -149,7 +149,11 @@ def _json_prefix(value: object, limit: int) -> str:
     while todo and size < limit:
         item = todo.pop()
         if type(item) is list:
-            piece, children, close = "[", [(None, child) for child in item], "]"
+            depth = 1
+            while len(item) == 1 and type(item[0]) is list and depth < limit:  # [[[[...]]]] in one step
+                item = item[0]
+                depth += 1
+            piece, children, close = "[" * depth, [(None, child) for child in item], "]" * depth
         elif type(item) is dict:
             piece, children, close = "{", list(item.items()), "}"
         else:
