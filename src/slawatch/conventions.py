@@ -108,5 +108,5 @@ GAUGE_HELP = {
     METRIC_BUDGET_REMAINING_RATIO: "Error budget left in a compliance period (1 = untouched, <= 0 = exhausted)",
     METRIC_TIME_TO_EXHAUSTION: "Seconds until the primary window's budget runs out at the current burn (+Inf: not burning)",
     METRIC_ALERT_FIRING: "1 while an alert rule fires for the SLO (inhibited alerts included)",
-}
     METRIC_PERIOD_ELAPSED_RATIO: "Share of the compliance period gone at the SLO's watermark (rolling windows: 1)",
+}
