@@ -110,3 +110,126 @@ class Notifier:
 
     def kill(self) -> None:
         _stop(self.process, signal.SIGKILL)
+
+
+class StatusPage:
+    """`python -m slawatch ui` as a subprocess on a free port."""
+
+    def __init__(self, broker: str, log_path: Path, refresh_s: int = 2) -> None:
+        self.port = free_port()
+        self.cmd = [sys.executable, "-m", "slawatch", "ui", "--broker", broker, "--ui-port", str(self.port),
+                    "--refresh", str(refresh_s)]
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> StatusPage:
+        self.process = _spawn(self.cmd, self.log_path)
+        wait_for(lambda: http_get(f"{self.url}/healthz")[0] == 200, 20, 0.1, f"status page up (log {self.log_path})")
+        return self
+
+    def get(self, path: str) -> str:
+        status, body = http_get(self.url + path)
+        assert status == 200, f"GET {path} answered {status}"
+        return body.decode()
+
+    def stop(self) -> int:
+        _stop(self.process)
+        return self.process.returncode if self.process else 0
+
+
+# The flags this machine's Chromium needs (the network is closed; no sandbox as root; a fresh profile).
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars")
+
+
+class Chromium:
+    """Debian's headless Chromium: the DOM it rendered, or a screenshot, one process per page."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.binary = require_program("chromium", "chromium")
+        self.workdir = workdir
+        self.runs = 0
+
+    def _run(self, url: str, *flags: str) -> subprocess.CompletedProcess:
+        self.runs += 1
+        profile = self.workdir / f"profile-{self.runs}"
+        done = subprocess.run([self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags, url],
+                              capture_output=True, timeout=90)
+        assert done.returncode == 0, f"chromium exited {done.returncode}: {done.stderr[-800:]!r}"
+        return done
+
+    def dom(self, url: str) -> str:
+        return self._run(url, "--dump-dom").stdout.decode()
+
+    def screenshot(self, url: str, path: Path, width: int = 1400, height: int = 900) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._run(url, f"--screenshot={path}", f"--window-size={width},{height}")
+        assert path.stat().st_size > 10_000, f"{path} is nearly empty"
+        return path
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
+        self.tag, self.attrs, self.children, self.texts = tag, attrs, [], []
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.texts + [c.text for c in self.children]).split())
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            yield from child.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        """Elements by tag and exact attribute values (`class_` matches one class among several)."""
+        wanted = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
+
+        def matches(e: Element) -> bool:
+            for name, value in wanted.items():
+                have = e.attrs.get(name)
+                if have is None or (value is not True and (value not in have.split() if name == "class" else have != value)):
+                    return False
+            return tag is None or e.tag == tag
+
+        return [e for e in self.iter() if matches(e)]
+
+    def by_id(self, element_id: str) -> Element:
+        (found,) = self.find_all(id=element_id)
+        return found
+
+
+def parse_dom(html: str) -> Element:
+    """The DOM Chromium dumped, as a small tree (the standard library's parser; void tags closed)."""
+    from html.parser import HTMLParser
+
+    void = {"meta", "link", "br", "img", "input", "hr", "rect", "line", "circle", "polyline"}
+    root = Element("#document", {})
+
+    class Builder(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack = [root]
+
+        def handle_starttag(self, tag, attrs):
+            element = Element(tag, {k: v if v is not None else "" for k, v in attrs})
+            self.stack[-1].children.append(element)
+            if tag not in void:
+                self.stack.append(element)
+
+        def handle_endtag(self, tag):
+            for i in range(len(self.stack) - 1, 0, -1):
+                if self.stack[i].tag == tag:
+                    del self.stack[i:]
+                    break
+
+        def handle_data(self, data):
+            self.stack[-1].texts.append(data)
+
+    Builder().feed(html)
+    return root
