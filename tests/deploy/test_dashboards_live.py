@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kafka_helpers import REPO, WorkerProcess, wait_for
+from kafka_helpers import REPO, WorkerProcess, http_get, wait_for
 from live_prometheus import (
     PanelQuery, PrometheusProcess, dashboards, label_values_query, panel_queries, panels, substitute, variable_queries,
 )
+from programs import PROMETHEUS_HINT, require, run
 from slawatch import __version__
 from slawatch.broker import EmbeddedBroker
 from slawatch.broker.embedded import die_with_parent
@@ -142,3 +143,10 @@ def test_operator_metrics_reach_prometheus_for_every_partition_and_slo(live):
     assert len(prom.series("slawatch_slo_info")) == len(load_catalog([DEMO]).slos)
     assert prom.series(f'slawatch_build_info{{version="{__version__}"}}')
     assert prom.series('process_resident_memory_bytes{job="slawatch"} > 0') and prom.series("python_info")
+
+
+def test_the_worker_exposition_with_the_operator_metrics_is_clean_for_promtool(live):
+    status, body = http_get(f"{live.worker.url}/metrics")
+    assert status == 200 and b"slawatch_consumer_lag_records" in body and b"slawatch_burn_rate_threshold" in body
+    done = run([require("promtool", PROMETHEUS_HINT), "check", "metrics"], stdin=body.decode())
+    assert done.stdout.strip() == "" and done.stderr.strip() == ""
