@@ -5,8 +5,8 @@ every panel on the datasource variable, metric names from slawatch.conventions).
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -16,10 +16,18 @@ from slawatch import conventions
 
 REPO = Path(__file__).resolve().parents[2]
 GRAFANA = REPO / "deploy" / "grafana"
-sys.path.insert(0, str(GRAFANA))
+from live_prometheus import dashboards, panels
 
-import build  # noqa: E402  (deploy/grafana/build.py)
-from live_prometheus import dashboards, panels  # noqa: E402
+
+def load_builder():
+    """deploy/grafana/build.py under a name of its own (a `build` package may be installed too)."""
+    spec = importlib.util.spec_from_file_location("slawatch_grafana_build", GRAFANA / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = load_builder()
 
 SCHEMA_VERSION = 42  # what grafana-foundation-sdk 0.0.x emits; its epoch builds (e.g. 10.1) emit 36
 
