@@ -23,7 +23,7 @@ venv: $(STAMP) ## create or update .venv with slawatch and its test tools
 run: $(STAMP) ## embedded broker + topics + worker + demo traffic; Ctrl-C stops all
 	$(VENV)/bin/slawatch run
 
-test: $(STAMP) prometheus ## the whole suite: unit, property, golden, real-broker and real-Prometheus tests
+test: $(STAMP) prometheus alertmanager chromium ## the whole suite: unit, property, golden, real-broker, real-Prometheus, Alertmanager and browser tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) prometheus ## everything but the real-broker integration tests
@@ -44,6 +44,23 @@ prometheus: ## install Debian's prometheus (prometheus, promtool) when missing: 
 	{ $$apt || { $$sudo apt-get update -q && $$apt; }; } && command -v prometheus >/dev/null && command -v promtool >/dev/null \
 	  || { echo "make: could not install prometheus; install it yourself (Debian/Ubuntu: sudo apt-get install prometheus; elsewhere any Prometheus >= 2.42 with promtool on PATH)" >&2; exit 1; }
 
+# Install a Debian package when one of its commands is missing; say how to install it if that fails.
+# $(call debian_package,COMMANDS,PACKAGE,WHAT NEEDS IT)
+define debian_package
+	@have() { for c in $(1); do command -v $$c >/dev/null || return 1; done; }; have && exit 0; \
+	echo "$(1) missing: installing Debian's $(2) package ($(3))"; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $(2)"; \
+	{ $$apt || { $$sudo apt-get update -q && $$apt; }; } && have \
+	  || { echo "make: could not install $(2); install it yourself (Debian/Ubuntu: sudo apt-get install $(2))" >&2; exit 1; }
+endef
+
+alertmanager: ## install Debian's prometheus-alertmanager when missing: the notifier tests run a real one
+	$(call debian_package,prometheus-alertmanager,prometheus-alertmanager,the notifier tests run it)
+
+chromium: ## install Debian's chromium when missing: the status page is tested in headless Chromium
+	$(call debian_package,chromium,chromium,the status page tests load it in a real browser)
+
 dashboards: $(STAMP) ## rebuild deploy/grafana/dashboards/*.json from deploy/grafana/build.py
 	$(PY) deploy/grafana/build.py
 
@@ -53,4 +70,4 @@ validate: $(STAMP) ## validate the example catalogues
 clean: ## remove the venv, run state and caches
 	rm -rf $(VENV) .run .pytest_cache .hypothesis build src/*.egg-info
 
-.PHONY: help venv run test test-fast soak bench validate clean prometheus dashboards
+.PHONY: help venv run test test-fast soak bench validate clean prometheus alertmanager chromium dashboards

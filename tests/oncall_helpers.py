@@ -1,8 +1,8 @@
 """Real on-call components for the tests: Alertmanager, the notifier and the status page as processes,
 and headless Chromium. Nothing is faked: each is the Debian program or `python -m slawatch VERB`.
 
-A missing program fails the test with how to install it (`make system-deps` installs both); it is
-never skipped.
+A missing program fails the test with how to install it (`make test` installs both first, through
+the `alertmanager` and `chromium` targets); it is never skipped.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ NOTIFIER_SESSION_TIMEOUT_S = 4
 AM_CONFIG = 'route: {receiver: "null"}\nreceivers: [{name: "null"}]\n'
 
 
-def require_program(program: str, package: str) -> str:
+def require_program(program: str, package: str, make_target: str) -> str:
     path = shutil.which(program)
     if path is None:
-        pytest.fail(f"{program} is not installed: run `make system-deps` "
+        pytest.fail(f"{program} is not installed: run `make {make_target}` "
                     f"(or `sudo apt-get install {package}`)", pytrace=False)
     return path
 
@@ -55,7 +55,7 @@ class Alertmanager:
     """Debian's prometheus-alertmanager on 127.0.0.1, no cluster listener; restartable on its port."""
 
     def __init__(self, workdir: Path) -> None:
-        self.binary = require_program("prometheus-alertmanager", "prometheus-alertmanager")
+        self.binary = require_program("prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
         self.workdir = workdir
         self.port = free_port()
         (workdir / "am.yml").write_text(AM_CONFIG)
@@ -151,7 +151,7 @@ class Chromium:
     """Debian's headless Chromium: the DOM it rendered, or a screenshot, one process per page."""
 
     def __init__(self, workdir: Path) -> None:
-        self.binary = require_program("chromium", "chromium")
+        self.binary = require_program("chromium", "chromium", "chromium")
         self.workdir = workdir
         self.runs = 0
 

@@ -37,7 +37,7 @@ class StatusFeed(threading.Thread):
         self.consumer.seek_to_beginning(*partitions)
         try:
             while not self.stopped.is_set():
-                batches = self.consumer.poll(timeout_ms=500)
+                batches = self.consumer.poll(timeout_ms=200)  # also how long a stop waits
                 if not batches:
                     self.store.caught_up = True
                 for tp, records in batches.items():
