@@ -141,26 +141,36 @@ def write_jsonl(sent: Sequence[Sent], path: Path) -> Path:
     return path
 
 
-def produced_records(broker: str, expect: int, timeout_s: float = 60.0) -> Counter:
-    """Values of the records producers appended to sla.events (re-homed copies left out), counted."""
+def log_positions(broker: str, expect: int, timeout_s: float = 60.0) -> dict[bytes, list[tuple[int, int]]]:
+    """Where the records producers appended to sla.events are (re-homed copies left out): each value
+    with its (partition, offset) per copy. Reads until `expect` records or `timeout_s`, then 1 s more."""
     consumer = KafkaConsumer(TOPIC_EVENTS, bootstrap_servers=broker, auto_offset_reset="earliest",
                              enable_auto_commit=False)
-    found: Counter = Counter()
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    count = 0
     deadline = time.monotonic() + timeout_s
     try:
-        while time.monotonic() < deadline and sum(found.values()) < expect:
-            for batch in consumer.poll(timeout_ms=500).values():
-                found.update(r.value for r in batch if HEADER_ORIGIN not in dict(r.headers or []))
-        for batch in consumer.poll(timeout_ms=1000).values():  # anything beyond `expect`
-            found.update(r.value for r in batch if HEADER_ORIGIN not in dict(r.headers or []))
+        while True:
+            batches = consumer.poll(timeout_ms=500 if count < expect else 1000)
+            for batch in batches.values():
+                for r in batch:
+                    if HEADER_ORIGIN not in dict(r.headers or []):
+                        found.setdefault(r.value, []).append((r.partition, r.offset))
+                        count += 1
+            if (count >= expect and not batches) or time.monotonic() > deadline:
+                return found
     finally:
         consumer.close()
-    return found
 
 
-def assert_the_log_holds_each_record_once(broker: str, sent: Sequence[Sent]) -> None:
+def produced_records(broker: str, expect: int, timeout_s: float = 60.0) -> Counter:
+    """Values of the records producers appended to sla.events (re-homed copies left out), counted."""
+    return Counter({value: len(at) for value, at in log_positions(broker, expect, timeout_s).items()})
+
+
+def assert_the_log_holds_each_record_once(positions: dict[bytes, list[tuple[int, int]]], sent: Sequence[Sent]) -> None:
     """The premise of an exact count: the broker appended every acknowledged record exactly once."""
-    found = produced_records(broker, len(sent))
+    found = Counter({value: len(at) for value, at in positions.items()})
     wanted = Counter(record.value for record in sent)
     missing = sum((wanted - found).values())
     doubled = sum((found - wanted).values())
@@ -234,3 +244,43 @@ def count_differences(counts: dict[str, Counts], expected: dict[str, Counts]) ->
             bad_got, bad_want = got.total - got.good, want.total - want.good
             out[slo] = f"good {got.good - want.good:+d}, bad {bad_got - bad_want:+d} (holds {got}, sent {want})"
     return out
+
+
+def where_counts_differ(state: ChangelogState, slo: str, records: Sequence[Sent],
+                        positions: dict[bytes, list[tuple[int, int]]], bucket_s: int = 10) -> list[str]:
+    """For a failure message: the `bucket_s` spans of event time (the finest ring level of a 1 h
+    window) where the SLO's last checkpoint holds other counts than `records` sent, with the log
+    positions of the records sent in each span, so the lost or doubled records can be looked up."""
+    engine = Engine(load_catalog(state.catalog_paths))
+    engine.restore(slo, state.latest[slo])
+    ring = engine._runtimes[slo].state.ring
+    expected: Counter = Counter()
+    where: dict[int, list[tuple[int, int]]] = {}
+    for record in records:
+        events = orjson.loads(record.value)
+        for e in events:
+            expected[int(e["ts"] // bucket_s)] += 1
+        where.setdefault(int(events[0]["ts"] // bucket_s), []).extend(positions.get(record.value, []))
+    out, located = [], 0
+    for bucket in sorted(expected):
+        good, bad, _ = ring.interval(bucket * bucket_s, (bucket + 1) * bucket_s, 0)
+        located += good + bad
+        if good + bad != expected[bucket]:
+            at = sorted(where.get(bucket, []))
+            span = f"partition {at[0][0]} offsets {at[0][1]}-{at[-1][1]}" if at else "no records in the log"
+            out.append(f"{slo}: event time {bucket * bucket_s}+{bucket_s}s holds {good + bad} of {expected[bucket]} "
+                       f"events; sent there: {len(at)} records, {span}")
+    if located != engine.recent_counts(slo, span_s=state.span_s)["total"]:
+        out.append(f"{slo}: (the {bucket_s} s level does not reach back to every span: the list is partial)")
+    return out
+
+
+def explain_differences(differences: dict[str, str], state: ChangelogState, sent: Sequence[Sent],
+                        slo_of: Callable[[str], str], positions: dict[bytes, list[tuple[int, int]]]) -> str:
+    """The lines of a failure message: per SLO what it holds beyond or short of what was sent, and where."""
+    lines = [f"  {slo}: {text}" for slo, text in differences.items()]
+    for slo in differences:
+        if slo in state.latest:
+            mine = [record for record in sent if slo_of(record.service) == slo]
+            lines += [f"    {line}" for line in where_counts_differ(state, slo, mine, positions)]
+    return "\n".join(lines)

@@ -3,7 +3,8 @@ while one busy process per core competes for the CPU.
 
 Races between a crash and a commit, or a rebalance and a flush, show up only now and then, and more
 often on a loaded machine; one green run proves little. Each run is one pytest process over the
-three tests; its output goes to .run/soak/<start time>/run-N.log. Prints `soak: P/N runs passed` and exits
+three tests; its output goes to .run/soak/<start time>/run-N.log, the worker and broker logs of its tests
+to the folder run-N beside it. Prints `soak: P/N runs passed` and exits
 non-zero unless every run passed. The CPU hogs and the current run die with this script, even on
 Ctrl-C, SIGTERM or SIGKILL.
 """
@@ -49,7 +50,9 @@ def run_once(number: int) -> tuple[bool, list[str], float]:
     started = time.monotonic()
     with open(log, "wb") as out:
         try:
-            code = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", *TESTS], stdout=out,
+            # --basetemp keeps the run's worker and broker logs beside its output for a post-mortem.
+            code = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "--durations=0",
+                                   f"--basetemp={LOGS / f'run-{number}'}", *TESTS], stdout=out,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
                                   timeout=RUN_TIMEOUT_S, preexec_fn=die_with_parent).returncode
         except subprocess.TimeoutExpired:

@@ -33,7 +33,8 @@ from live_traffic import (
     assert_the_log_holds_each_record_once,
     count_differences,
     expected_counts,
-    produced_records,
+    explain_differences,
+    log_positions,
     settled_counts,
 )
 from slawatch import conventions as cv
@@ -111,10 +112,11 @@ def test_a_worker_rides_out_a_30_s_broker_freeze_and_counts_every_event_once(bro
     assert len(probes) >= OUTAGE_S / (PROBE_EVERY_S + PROBE_TIMEOUT_S) and not unanswered, (
         f"/healthz did not answer during the outage: {unanswered} of {len(probes)} probes")
     assert len(sent) > frozen_sent, "no traffic after the outage"
-    assert_the_log_holds_each_record_once(broker.address, sent)
+    positions = log_positions(broker.address, len(sent))
+    assert_the_log_holds_each_record_once(positions, sent)
     differences = count_differences(counts, expected)
     assert not differences, ("events lost or counted twice after the outage:\n"
-                             + "\n".join(f"  {slo}: {text}" for slo, text in differences.items())
+                             + explain_differences(differences, changelog, sent, slo_of, positions)
                              + f"\nworker log:\n{worker.log_tail(30)}")
 
 
@@ -187,7 +189,8 @@ def test_a_worker_resumes_after_a_broker_restart_that_kept_its_data_and_counts_e
             resumed_at = traffic.elapsed_s()
             wait_for(lambda: traffic.elapsed_s() >= resumed_at + 10, 30, what="10 s of traffic after the restart")
             sent = traffic.stop()
-            in_log = produced_records(address, len(sent), timeout_s=120)
+            positions = log_positions(address, len(sent), timeout_s=120)
+            in_log = Counter({value: len(at) for value, at in positions.items()})
             expected = expected_counts(records_of(in_log), slo_of)
             changelog = ChangelogState(address, [CATALOG])
             counts = settled_counts(changelog, expected, timeout_s=90)
@@ -207,7 +210,7 @@ def test_a_worker_resumes_after_a_broker_restart_that_kept_its_data_and_counts_e
                       f"{len(sent)} acknowledged ones missing: lost by the broker, or not read back in 120 s")
     differences = count_differences(counts, expected)
     assert not differences, ("events lost or counted twice across the broker restart:\n"
-                             + "\n".join(f"  {slo}: {text}" for slo, text in differences.items())
+                             + explain_differences(differences, changelog, records_of(in_log), slo_of, positions)
                              + f"\nworker log:\n{worker.log_tail(30)}")
 
 
