@@ -19,7 +19,9 @@ from slawatch import logs
 from slawatch.children import Child, start_child, stop_child
 from slawatch.cli_checks import (CliError, catalog_from, data_dir, existing_paths, free_web_port, positive_number,
                                  problem_line, reachable_broker, readable_file, require_topic)
+from slawatch.notify import command as notify_alertmanager
 from slawatch.settings import Settings, add_arguments, build_settings
+from slawatch.ui import command as status_page
 
 log = logging.getLogger("slawatch")
 
@@ -81,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     run = verb(verbs, "run", cmd_run, "broker (embedded unless --broker) + topics + worker + demo traffic, until Ctrl-C")
     run.add_argument("--no-demo", action="store_true", help="do not start the demo traffic generator")
     run.add_argument("--rate", type=positive_number, default=60.0, help="demo events per second per service (default 60)")
+    status_page.add_arguments(run)
+    notify_alertmanager.add_run_arguments(run)
     verb(verbs, "worker", cmd_worker, "run one slawatch worker against --broker")
     verb(verbs, "broker", cmd_broker, "run the embedded broker alone in the foreground")
     apply = verb(group("topics", "topics as code"), "apply", cmd_topics_apply,
@@ -98,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     alerts_tail.add_argument("--from-beginning", action="store_true")
     alerts_tail.add_argument("--json", action="store_true", help="print the payloads as they are")
     verb(verbs, "status", cmd_status, "the latest status of every SLO (from the compacted sla.status topic)")
+    notify_alertmanager.add_arguments(verb(group("notify", "deliver alerts to people"), "alertmanager",
+                                           cmd_notify_alertmanager, "post sla.warnings and sla.breaches to "
+                                           "Alertmanager (API v2), re-sending firing alerts every minute"))
+    status_page.add_arguments(verb(verbs, "ui", cmd_ui, "serve the status page (HTML from sla.status) on 127.0.0.1"))
     replay = verb(verbs, "replay", cmd_replay, "run the engine and policies over a JSONL file, no broker; prints alerts",
                   connection=False)
     replay.add_argument("--catalog", action="append", required=True, help="catalogue file or folder, repeatable")
@@ -256,6 +264,14 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_notify_alertmanager(args, settings: Settings) -> int:
+    return notify_alertmanager.run(args, settings)
+
+
+def cmd_ui(args, settings: Settings) -> int:
+    return status_page.run(args, settings)
+
+
 def cmd_replay(args, settings: Settings) -> int:
     from slawatch.replay import run_replay
 
@@ -295,6 +311,8 @@ def cmd_run(args, settings: Settings) -> int:
 
     run_dir = data_dir(settings.data_dir)
     free_web_port(settings)
+    status_page.check_free(args)
+    notify_alertmanager.check_run_url(args)
     specs = load_specs(settings.topics_dir)
     catalog = list(settings.catalog_paths) or [str(p) for p in _demo_catalog()]
     catalog_from(catalog)  # every problem said here, before anything starts
@@ -308,7 +326,8 @@ def cmd_run(args, settings: Settings) -> int:
             reachable_broker(settings)
         report = apply_topics(specs, settings.bootstrap_servers, settings.security.kafka_python_kwargs())
         _start_children(children, args, settings, embedded=broker is not None, catalog=catalog)
-        _banner(settings, broker, report, catalog)
+        _banner(settings, broker, report, catalog, [f"  web ui     {status_page.page_url(args)}  (status page)",
+                                                    notify_alertmanager.banner_line(args)])
         _wait_for_signal(lambda: all(c.running for c in children))
         failed = [f"the {c.name} exited with status {c.process.returncode}"
                   for c in children if not c.running and c.process.returncode != 0]
@@ -320,7 +339,8 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 def _start_children(children: list[Child], args, settings: Settings, embedded: bool, catalog: list[str]) -> None:
-    """The worker, then the demo (unless --no-demo), appended to `children` as each starts."""
+    """The worker, the status page, the notifier (when an Alertmanager is named), then the demo (unless
+    --no-demo), appended to `children` as each starts."""
     from slawatch.settings import EMBEDDED_SESSION_TIMEOUT_S
 
     common = ["--broker", settings.broker, "--web-host", settings.web_host, "--web-port", str(settings.web_port),
@@ -329,6 +349,11 @@ def _start_children(children: list[Child], args, settings: Settings, embedded: b
         common += ["--session-timeout", str(EMBEDDED_SESSION_TIMEOUT_S)]
     worker_cmd = [sys.executable, "-m", "slawatch", "worker", *common, *sum((["--catalog", c] for c in catalog), [])]
     children.append(start_child("worker", worker_cmd, WORKER_GRACE_S))
+    children.append(start_child("ui", status_page.child_command(args, settings), status_page.UI_GRACE_S))
+    notifier = notify_alertmanager.child_command(args, settings, status_page.page_url(args),
+                                                 EMBEDDED_SESSION_TIMEOUT_S if embedded else None)
+    if notifier:
+        children.append(start_child("notifier", notifier, notify_alertmanager.NOTIFY_GRACE_S))
     if not args.no_demo:
         demo_cmd = [sys.executable, "-m", "slawatch", "demo", "--broker", settings.broker, "--rate", str(args.rate)]
         children.append(start_child("demo", demo_cmd, DEMO_GRACE_S))
@@ -357,18 +382,19 @@ def _demo_catalog() -> list[Path]:
     return [path] if path.exists() else []
 
 
-def _banner(settings: Settings, broker, report, catalog: list[str]) -> None:
+def _banner(settings: Settings, broker, report, catalog: list[str], oncall: list[str]) -> None:
     from slawatch.conventions import TOPIC_DEADLETTER, TOPIC_EVENTS
 
     web = f"http://{settings.web_host}:{settings.web_port}"
     where = f"embedded Tansu on {broker.address}" if broker else settings.broker
+    oncall_lines = "".join(f"{line}\n" for line in oncall)
     print(f"""
 slawatch is running  (Ctrl-C stops everything)
   broker     {where}
   topics     {len(report.created)} created, {len(report.unchanged)} already there, {len(report.drift)} drifted
   catalogue  {', '.join(catalog) or '(none)'}
   metrics    {web}/metrics      health  {web}/healthz
-  alerts     .venv/bin/slawatch alerts tail --from-beginning --broker {settings.broker}
+{oncall_lines}  alerts     .venv/bin/slawatch alerts tail --from-beginning --broker {settings.broker}
   status     .venv/bin/slawatch status --broker {settings.broker}
   follow     .venv/bin/slawatch tail {TOPIC_DEADLETTER} --broker {settings.broker}
   watch      watch -n2 "curl -s {web}/metrics | grep ^slawatch_events"

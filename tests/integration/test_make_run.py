@@ -1,5 +1,6 @@
-"""`slawatch run` (what `make run` calls): demo events are counted, and Ctrl-C stops the demo, the
-worker and the broker in that order, quickly and quietly, leaving nothing behind."""
+"""`slawatch run` (what `make run` calls): demo events are counted, the status page answers, and
+Ctrl-C stops the demo, the status page, the worker and the broker in that order, quickly and
+quietly, leaving nothing behind."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from slawatch.broker.embedded import free_port
 
 pytestmark = pytest.mark.integration
 
-STOP_ORDER = ("demo", "worker", "broker")
+STOP_ORDER = ("demo", "ui", "worker", "broker")
 # What a stop that races the broker looks like: reconnect attempts, errors, tracebacks.
 NOISE = re.compile(r"error|traceback|reconnect", re.IGNORECASE)
 
@@ -52,7 +53,7 @@ def role_of(pid: int) -> str:
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
     if any(b"tansu" in part for part in cmdline):
         return "broker"
-    return next(part.decode() for part in cmdline if part in (b"worker", b"demo"))
+    return next(part.decode() for part in cmdline if part in (b"worker", b"demo", b"ui"))
 
 
 def gone(pid: int) -> bool:
@@ -86,13 +87,13 @@ def ctrl_c_and_watch(proc: subprocess.Popen, family: dict[str, int], timeout_s: 
     return time.monotonic() - started, exited_at
 
 
-def run_once(tmp_path: Path, port: int) -> StoppedRun:
+def run_once(tmp_path: Path, port: int, ui_port: int) -> StoppedRun:
     tmp_path.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "slawatch", "run", "--web-port", str(port), "--data-dir", str(tmp_path),
-             "--rate", "100"],
+             "--rate", "100", "--ui-port", str(ui_port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
         )
@@ -101,8 +102,10 @@ def run_once(tmp_path: Path, port: int) -> StoppedRun:
         wait_for(lambda: events_counted(port) > first, 30, what="the counter to keep rising")
         gauges = http_get(f"http://127.0.0.1:{port}/metrics")[1].decode()
         assert 'slawatch_objective_ratio{slo="search-availability"} 0.995' in gauges
+        wait_for(lambda: b'data-slo="search-availability"' in http_get(f"http://127.0.0.1:{ui_port}/")[1], 30,
+                 what="the status page listing the demo's SLOs")
         family = {role_of(pid): pid for pid in children_of(proc.pid)}
-        assert sorted(family) == sorted(STOP_ORDER), "broker, worker and demo run as children"
+        assert sorted(family) == sorted(STOP_ORDER), "broker, worker, status page and demo run as children"
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -126,11 +129,12 @@ def assert_stopped_in_order_quickly_and_quietly(run: StoppedRun) -> None:
 
 
 def test_run_counts_demo_events_and_ctrl_c_stops_demo_worker_broker_in_order_quietly_twice(tmp_path):
-    port = free_port()
-    first = run_once(tmp_path / "one", port)
+    port, ui_port = free_port(), free_port()
+    first = run_once(tmp_path / "one", port, ui_port)
     assert f"http://127.0.0.1:{port}/metrics" in first.output
+    assert f"web ui     http://127.0.0.1:{ui_port}" in first.output
     assert "slawatch tail sla.deadletter" in first.output
     assert "nothing left running" in first.output
     assert_stopped_in_order_quickly_and_quietly(first)
-    again = run_once(tmp_path / "two", port)  # right after: the port and the broker come back
+    again = run_once(tmp_path / "two", port, ui_port)  # right after: the ports and the broker come back
     assert_stopped_in_order_quickly_and_quietly(again)

@@ -8,6 +8,11 @@ SLO as key, as a worker produces them. Each test has its own broker and Alertman
 from __future__ import annotations
 
 import io
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +24,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka_helpers import REPO, send_all, wait_for
 from oncall_helpers import Alertmanager, Notifier
 from slawatch.broker import EmbeddedBroker
+from slawatch.broker.embedded import free_port
 from slawatch.conventions import NOTIFY_ALERTMANAGER_GROUP, TOPIC_BREACHES, TOPIC_WARNINGS
 from slawatch.core.policies import BREACH_TYPES
 from slawatch.replay import run_replay
@@ -175,3 +181,25 @@ def test_firing_alerts_are_re_sent_every_interval_and_expire_once_nobody_re_send
 
     assert notifier.stop() == 0
     wait_for(lambda: not alertmanager.alerts(), 8, what="every alert expired without re-sends")
+
+
+def test_slawatch_run_with_an_alertmanager_url_starts_the_notifier_and_pages_through_it(alertmanager, tmp_path):
+    ui_port = free_port()
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        run = subprocess.Popen([sys.executable, "-m", "slawatch", "run", "--no-demo", "--data-dir", str(tmp_path / "run"),
+                                "--web-port", str(free_port()), "--ui-port", str(ui_port)],
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "SLAWATCH_ALERTMANAGER_URL": alertmanager.url},
+                               start_new_session=True)
+    try:
+        banner = wait_for(lambda: re.search(r"embedded Tansu on (\S+)", log_path.read_text()), 30, what="the banner")
+        assert f"alerts -> Alertmanager {alertmanager.url} (notifier running)" in log_path.read_text()
+        alerts = outage_alerts()
+        produce(banner.group(1), alerts[:index_of(alerts, "page-fast", "firing") + 1])
+        (page,) = wait_for(lambda: alertmanager.alerts(rule="page-fast"), 30, what="the page through slawatch run")
+        assert page["generatorURL"] == f"http://127.0.0.1:{ui_port}/slo/search-availability"
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(20)
+    assert run.returncode == 0 and "slawatch: notifier stopped" in log_path.read_text()

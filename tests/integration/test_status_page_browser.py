@@ -9,6 +9,7 @@ person to look at; their paths are printed.
 from __future__ import annotations
 
 import random
+import subprocess
 import threading
 import time
 
@@ -19,6 +20,7 @@ from kafka import KafkaProducer
 from kafka_helpers import REPO, http_get, wait_for
 from oncall_helpers import Chromium, StatusPage, parse_dom
 from slawatch import demo
+from slawatch.broker import EmbeddedBroker
 from slawatch.conventions import TOPIC_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -120,3 +122,12 @@ def test_a_grouped_slo_has_its_own_page_and_an_unknown_one_a_404(status_page):
     assert page.by_id("slo-name").text == "payments-customer-sla (customer=globex)"
     code, body = http_get(status_page.url + "/slo/nope")
     assert code == 404 and b"No SLO with key nope" in body
+
+
+def test_a_broker_without_the_status_topic_is_said_in_one_line(tmp_path):
+    with EmbeddedBroker() as bare:
+        page = StatusPage(bare.address, tmp_path / "ui.log")
+        done = subprocess.run(page.cmd, capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"slawatch ui: no topic sla.status on {bare.address} (topics there: none); "
+                                              "create it with `slawatch topics apply`, then run a worker"]

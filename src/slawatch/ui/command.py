@@ -61,10 +61,10 @@ def run(args, settings: Settings) -> int:
                              fetch_max_wait_ms=100, **settings.security.kafka_python_kwargs())
     try:
         require_topic(consumer, TOPIC_STATUS, settings.broker)
-    except CliError:
+    except CliError as exc:
         consumer.close()
         server.server_close()
-        raise
+        raise CliError(f"{exc}; create it with `slawatch topics apply`, then run a worker") from None
     feed = StatusFeed(consumer, store)
     feed.start()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it as Ctrl-C does
