@@ -56,7 +56,8 @@ def test_a_grouped_alert_links_to_its_group_page_and_every_label_name_is_one_ale
     alert = mapped(group={"customer": "globex"}, labels={**EXAMPLE["labels"], "customer": "globex",
                                                         "team.name": "shop", "2fa": "on", "empty": ""})
     assert alert["generatorURL"] == f"{PAGE}/slo/checkout-availability%7Cglobex"
-    assert alert["labels"]["customer"] == "globex" and alert["labels"]["team_name"] == "shop"
+    assert alert["labels"]["customer"] == "globex" and alert["labels"]["group"] == "customer=globex"
+    assert alert["labels"]["team_name"] == "shop"
     assert alert["labels"]["_2fa"] == "on" and "empty" not in alert["labels"]
     assert label_name("a-b c") == "a_b_c"
 

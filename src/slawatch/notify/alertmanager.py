@@ -1,7 +1,7 @@
 """Alert payloads (topics/sla.warnings.yaml) as Alertmanager API v2 alerts, and the client that posts them.
 
 Alertmanager identifies an alert by its labels, so the labels are the alert's `labels` (slo, service,
-severity, rule, type, catalogue labels, group) plus `alertname`; the record's id, which changes per
+severity, rule, type, catalogue labels, the group's dimension) plus `alertname` and `group`; the record's id, which changes per
 onset, goes in the annotations. A firing alert is posted with `endsAt` = now + `hold_s` and must be
 re-posted before then, as Prometheus does (4 x its 1-minute resend); a resolved one with its end.
 Times are clamped to the wall clock: event time may run ahead of Alertmanager's clock, and an
@@ -54,8 +54,12 @@ def label_name(name: str) -> str:
 
 
 def alert_labels(payload: dict) -> dict[str, str]:
+    """The payload's labels, `alertname`, and for a grouped SLO `group` ("customer=acme", as on the
+    gauges), so routes and inhibitions can say `equal: [slo, group]` whatever the dimension."""
     labels = {label_name(k): str(v) for k, v in (payload.get("labels") or {}).items() if v not in (None, "")}
     labels["alertname"] = cv.ALERTNAMES.get(payload.get("type"), cv.ALERTNAME_OTHER)
+    if payload.get("group"):
+        labels[cv.LABEL_GROUP] = ",".join(f"{k}={v}" for k, v in payload["group"].items())
     return labels
 
 
