@@ -22,7 +22,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from kafka_helpers import REPO, send_all, wait_for
-from oncall_helpers import Alertmanager, Notifier
+from oncall_helpers import Alertmanager, Notifier, require_program
 from slawatch.broker import EmbeddedBroker
 from slawatch.broker.embedded import free_port
 from slawatch.conventions import NOTIFY_ALERTMANAGER_GROUP, TOPIC_BREACHES, TOPIC_WARNINGS
@@ -203,3 +203,13 @@ def test_slawatch_run_with_an_alertmanager_url_starts_the_notifier_and_pages_thr
         os.killpg(run.pid, signal.SIGINT)
         run.wait(20)
     assert run.returncode == 0 and "slawatch: notifier stopped" in log_path.read_text()
+
+
+def test_the_readme_pagerduty_route_is_a_valid_alertmanager_config(tmp_path):
+    amtool = require_program("amtool", "prometheus-alertmanager", "alertmanager")
+    paging = (REPO / "README.md").read_text().split("\n## Paging\n", 1)[1].split("\n## ", 1)[0]
+    route = paging.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "pagerduty_configs" in route and "equal: [slo, group]" in route
+    (tmp_path / "am.yml").write_text(route)
+    checked = subprocess.run([amtool, "check-config", str(tmp_path / "am.yml")], capture_output=True, text=True)
+    assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr

@@ -26,10 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--status-page-url", default=os.environ.get(STATUS_PAGE_VARIABLE),
                         help="where alerts link to (generatorURL); default: the local status page "
                              f"http://127.0.0.1:{DEFAULT_UI_PORT} (or {STATUS_PAGE_VARIABLE})")
-    parser.add_argument("--resend-interval", type=positive_number, default=60.0,
-                        help="seconds between re-sends of firing alerts (default 60, as Prometheus)")
-    parser.add_argument("--max-backoff", type=positive_number, default=15.0,
-                        help="longest wait in seconds between retries while Alertmanager is down (default 15)")
+    parser.add_argument("--resend-interval", type=positive_number, default=os.environ.get("SLAWATCH_RESEND_INTERVAL", "60"),
+                        help="seconds between re-sends of firing alerts (default 60, as Prometheus; "
+                             "or SLAWATCH_RESEND_INTERVAL)")
+    parser.add_argument("--max-backoff", type=positive_number, default=os.environ.get("SLAWATCH_MAX_BACKOFF", "15"),
+                        help="longest wait in seconds between retries while Alertmanager is down "
+                             "(default 15, or SLAWATCH_MAX_BACKOFF)")
 
 
 def options_from(args):

@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"bind address of the status page (default 127.0.0.1, or {HOST_VARIABLE})")
     parser.add_argument("--ui-port", type=_port, default=os.environ.get(PORT_VARIABLE, str(DEFAULT_UI_PORT)),
                         help=f"port of the status page (default {DEFAULT_UI_PORT}, or {PORT_VARIABLE})")
-    parser.add_argument("--refresh", type=positive_number, default=10.0,
-                        help="seconds between the page's own reloads (default 10)")
+    parser.add_argument("--refresh", type=positive_number, default=os.environ.get("SLAWATCH_UI_REFRESH", "10"),
+                        help="seconds between the page's own reloads (default 10, or SLAWATCH_UI_REFRESH)")
 
 
 def page_url(args) -> str:
