@@ -170,17 +170,17 @@ def test_firing_alerts_are_re_sent_every_interval_and_expire_once_nobody_re_send
                                                                                       tmp_path):
     alerts = outage_alerts()
     half = index_of(alerts, "page-fast", "firing") + 1
-    notifier = Notifier(broker_address, alertmanager.url, tmp_path / "notifier.log", "--resend-interval", "1").start()
+    notifier = Notifier(broker_address, alertmanager.url, tmp_path / "notifier.log", "--resend-interval", "0.5").start()
     produce(broker_address, alerts[:half])
     (page,) = wait_for(lambda: alertmanager.alerts(rule="page-fast"), 30, what="the page delivered")
-    assert epoch(page["endsAt"]) - time.time() <= 4  # 4 x the 1 s interval
-    wait_for(lambda: epoch(alertmanager.alerts(rule="page-fast")[0]["endsAt"]) > epoch(page["endsAt"]) + 1.5, 5,
+    assert epoch(page["endsAt"]) - time.time() <= 2  # 4 x the 0.5 s interval
+    wait_for(lambda: epoch(alertmanager.alerts(rule="page-fast")[0]["endsAt"]) > epoch(page["endsAt"]) + 0.75, 5,
              what="endsAt pushed on by re-sends")
-    time.sleep(4.5)  # longer than one hold: only re-sends keep it
+    time.sleep(2.5)  # longer than one hold: only re-sends keep it
     assert alertmanager.rules_active() == firing_rules(alerts[:half])
 
     assert notifier.stop() == 0
-    wait_for(lambda: not alertmanager.alerts(), 8, what="every alert expired without re-sends")
+    wait_for(lambda: not alertmanager.alerts(), 5, what="every alert expired without re-sends")
 
 
 def test_slawatch_run_with_an_alertmanager_url_starts_the_notifier_and_pages_through_it(alertmanager, tmp_path):
