@@ -3,11 +3,10 @@ while one busy process per core competes for the CPU.
 
 Races between a crash and a commit, or a rebalance and a flush, show up only now and then, and more
 often on a loaded machine; one green run proves little. Each run is one pytest process over the
-three tests; its output goes to .run/soak/<start time>/run-N.log, the worker and broker logs of its tests
-to the folder run-N beside it. Prints `soak: P/N runs passed` and exits
-non-zero unless every run passed. The CPU hogs and the current run die with this script, even on
-Ctrl-C, SIGTERM or SIGKILL.
-"""
+tests in TESTS; its output goes to .run/soak/<start time>/run-N.log and the worker and broker logs
+of its tests to the folder run-N beside it. Prints `soak: P/N runs passed` and exits non-zero
+unless every run passed. The CPU hogs and the current run die with this script, even on Ctrl-C,
+SIGTERM or SIGKILL."""
 
 from __future__ import annotations
 
