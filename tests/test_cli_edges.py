@@ -98,6 +98,8 @@ def test_a_missing_file_or_folder_is_named_in_one_line(argv, verb, says, folders
     argv = [a.format(**folders) for a in argv]
     if verb in ("run", "worker"):  # a web port of their own: 6066 may be taken on this machine
         argv += ["--web-port", str(free_port())]
+    if verb == "run":  # and a status page port: 6067 too
+        argv += ["--ui-port", str(free_port())]
     assert_one_line(slawatch(*argv), verb, says.format(**folders))
 
 
@@ -166,4 +168,6 @@ def test_a_broker_that_does_not_answer_is_said_in_one_line_within_15s(verb, tmp_
     argv = [*UNREACHABLE[verb], "--broker", DEAD]
     if verb in ("run", "worker"):
         argv += ["--data-dir", str(tmp_path), "--web-port", str(free_port())]
+    if verb == "run":
+        argv += ["--ui-port", str(free_port())]
     assert_one_line(slawatch(*argv), verb, f"no Kafka metadata answer from {DEAD}")
