@@ -76,7 +76,8 @@ def rows(dom) -> dict[str, object]:
 
 
 def outage_on_the_page(page: StatusPage) -> bool:
-    listing, firing, slo = page.get("/"), page.get("/?firing=1"), page.get("/slo/search-availability")
+    listing, firing = page.get("/"), page.get("/?firing=1")
+    slo = http_get(page.url + "/slo/search-availability")[1].decode()  # 404 until its first status
     return (all(f'data-slo="{k}"' in listing for k in EVERY_SLO) and 'class="sev sev-page"' in firing
             and slo.count("<polyline") >= 4)  # two SLI lines, budget and burn: at least two points each
 
@@ -118,6 +119,8 @@ def test_the_page_shows_every_slo_and_the_firing_filter_shows_the_search_outage(
 
 
 def test_a_grouped_slo_has_its_own_page_and_an_unknown_one_a_404(status_page):
+    wait_for(lambda: http_get(status_page.url + "/slo/payments-customer-sla%7Cglobex")[0] == 200, 60, 0.5,
+             what="the globex page")
     page = parse_dom(status_page.get("/slo/payments-customer-sla%7Cglobex"))
     assert page.by_id("slo-name").text == "payments-customer-sla (customer=globex)"
     code, body = http_get(status_page.url + "/slo/nope")

@@ -43,7 +43,10 @@ class StatusFeed(threading.Thread):
                 for tp, records in batches.items():
                     for record in records:
                         self._take(tp.topic, record)
+        except Exception:
+            log.exception("the status feed stopped: the page shows what it had read (/healthz answers 503)")
         finally:
+            self.store.feeding = False
             self.consumer.close()
 
     def _take(self, topic: str, record) -> None:

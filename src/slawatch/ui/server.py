@@ -1,7 +1,7 @@
 """The status page's HTTP server: the standard library's threading server on 127.0.0.1 by default.
 
 Routes: `/` (the SLO list; `?service=NAME`, `?firing=1`), `/slo/<sla.status key>` (one SLO),
-`/healthz` (200 with what has been read). Pages are rendered per request from the store.
+`/healthz` (what has been read; 503 once the feed has stopped). Pages are rendered per request from the store.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         now = time.time()
         if url.path == "/healthz":
-            body = orjson.dumps({"records": self.store.records_read, "caught_up": self.store.caught_up})
-            return self._send(200, body, "application/json")
+            body = orjson.dumps({"records": self.store.records_read, "caught_up": self.store.caught_up,
+                                 "feeding": self.store.feeding})
+            return self._send(200 if self.store.feeding else 503, body, "application/json")
         meta = render.meta_line(now, self.settings.refresh_s, self._age(now), self.settings.source)
         if url.path == "/":
             query = parse_qs(url.query)

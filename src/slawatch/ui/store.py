@@ -97,6 +97,7 @@ class StatusStore:
         self.records_read = 0
         self.last_record_at: float | None = None  # wall clock
         self.caught_up = False  # the topics were read to their end once
+        self.feeding = True  # the feed thread runs
 
     def add_status(self, key: str, status: dict, now: float) -> None:
         with self._lock:
