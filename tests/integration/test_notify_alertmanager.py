@@ -94,6 +94,7 @@ def test_an_outage_pages_through_alertmanager_with_its_labels_and_the_resolve_cl
     alerts = outage_alerts()
     page_at, resolve_at = index_of(alerts, "page-fast", "firing"), index_of(alerts, "page-fast", "resolved")
     notifier = Notifier(broker_address, alertmanager.url, tmp_path / "notifier.log").start()
+    send_all(broker_address, [(b"search-availability", b"not an alert")], topic=TOPIC_WARNINGS)  # passed over
     produce(broker_address, alerts[:page_at])
     before_page = firing_rules(alerts[:page_at])
     wait_for(lambda: alertmanager.rules_active() == before_page, 30, what=f"{before_page} in Alertmanager")
@@ -117,6 +118,7 @@ def test_an_outage_pages_through_alertmanager_with_its_labels_and_the_resolve_cl
     wait_for(lambda: not alertmanager.alerts(rule="page-fast"), 10, 0.01, what="the resolved page gone")
     resolve_round_trip = time.monotonic() - sent
     assert alertmanager.rules_active() == firing_rules(alerts[:resolve_at + 1])
+    assert "a record that is not an alert passed over" in notifier.log()
     print(f"\nAlertmanager round trip (record produced -> in GET /api/v2/alerts): page {page_round_trip * 1000:.0f} ms, "
           f"resolve {resolve_round_trip * 1000:.0f} ms")
     assert notifier.stop() == 0

@@ -62,6 +62,10 @@ def test_a_grouped_alert_links_to_its_group_page_and_every_label_name_is_one_ale
     assert label_name("a-b c") == "a_b_c"
 
 
+def test_a_time_that_is_not_one_is_taken_as_now_rather_than_stopping_the_notifier():
+    assert epoch(mapped(starts_at="yesterday")["startsAt"]) == NOW
+
+
 def test_an_unknown_alert_type_still_gets_an_alertname():
     assert mapped(type="something_new")["labels"]["alertname"] == "SLOAlert"
 

@@ -69,7 +69,11 @@ def identity(alert: dict) -> tuple[tuple[str, str], ...]:
 
 
 def _epoch(text: str | None) -> float | None:
-    return None if not text else datetime.fromisoformat(text).timestamp()
+    """Seconds of an RFC 3339 time; None without one, or for one that is not (then: the wall clock)."""
+    try:
+        return datetime.fromisoformat(text).timestamp() if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def to_alertmanager(payload: dict, now: float, hold_s: float, status_page_url: str) -> dict:

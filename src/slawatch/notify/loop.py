@@ -60,6 +60,20 @@ class Change:
         return self.payload.get("status") != "resolved"
 
 
+def decode(tp: TopicPartition, record) -> Change | None:
+    """The record as a Change; None (logged) for a record that is not an alert payload: there is
+    nothing to deliver, and stopping on it would stop every page behind it."""
+    try:
+        payload = orjson.loads(record.value)
+    except orjson.JSONDecodeError:
+        payload = None
+    if not isinstance(payload, dict) or not payload.get("slo"):
+        log.warning("a record that is not an alert passed over", extra={"topic": tp.topic, "partition": tp.partition,
+                                                                       "offset": record.offset})
+        return None
+    return Change(payload, (tp.topic, tp.partition))
+
+
 class Backoff:
     """0.5 s, 1 s, 2 s ... up to `cap_s`."""
 
@@ -97,10 +111,9 @@ class Notifier:
     def _handle(self, batches: dict) -> None:
         changes = {}
         for tp, records in batches.items():
-            for record in records:
-                change = Change(orjson.loads(record.value), (tp.topic, tp.partition))
+            for change in filter(None, (decode(tp, r) for r in records)):
                 changes[identity(self._map(change))] = change  # the latest state of each alert
-        if not self._deliver(lambda: [self._map(c) for c in changes.values()]):
+        if changes and not self._deliver(lambda: [self._map(c) for c in changes.values()]):
             self._rewind(batches)
             return
         for change in changes.values():
@@ -202,8 +215,8 @@ def rebuild(reader: KafkaConsumer, ends: dict[TopicPartition, int], book: Firing
         while pending and time.monotonic() - last_progress < REBUILD_STALL_S:
             for tp, records in reader.poll(timeout_ms=500).items():
                 for record in records:
-                    if record.offset < ends[tp]:
-                        change = Change(orjson.loads(record.value), (tp.topic, tp.partition))
+                    change = decode(tp, record) if record.offset < ends[tp] else None
+                    if change is not None:
                         book.record(to_alert(change), change.firing, change.partition)
                         read += 1
                     last_progress = time.monotonic()
