@@ -28,8 +28,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from hostile_values import HostileGrammar, Record
 from kafka_helpers import REPO, WorkerProcess, http_get, wait_for
 from slawatch.broker import EmbeddedBroker
-from slawatch.conventions import TOPIC_DEADLETTER, TOPIC_EVENTS, UNKNOWN_SERVICE
+from slawatch.conventions import METRIC_EVENTS_REROUTED, TOPIC_DEADLETTER, TOPIC_EVENTS, UNKNOWN_SERVICE
 from slawatch.ingest.decode import decode_record
+from slawatch.ingest.router import encode_events, home_partition
 from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
@@ -162,5 +163,31 @@ def test_every_hostile_record_is_counted_or_dead_lettered_exactly_once(broker, t
         assert invalid_by_worker(worker) == +reasons, f"seed {seed}"
         assert worker.process.poll() is None, worker.log_tail()
         assert http_get(f"{worker.url}/healthz")[0] == 200
+    finally:
+        worker.stop()
+
+
+def test_a_near_1_mib_record_away_from_home_is_re_homed_in_parts_and_counted_once(broker, tmp_path: Path):
+    """The record is under 1,000,000 bytes, but re-encoded as one record (epoch timestamps and
+    attribute values as strings) it is over the producer's limit: the send failed and the worker
+    stopped (exit 75), on every restart."""
+    now = time.time()
+    events = [{"service": "alpha", "ts": int(now) - 600 + i // 10, "ok": i % 9 != 0, "latency_ms": i,
+               "operation": "o" * 200, "attributes": {"n": i, "build": "b" * 150}} for i in range(2_150)]
+    value = orjson.dumps(events)
+    assert len(value) < 1_000_000 < len(encode_events(decode_record(value, now).events))
+    away = next(p for p in range(4) if p != home_partition("alpha", 4))
+    worker = WorkerProcess(broker, tmp_path / "worker", catalog=CATALOG).start()
+    try:
+        producer = Producer({"bootstrap.servers": broker, "message.max.bytes": 2_000_000})
+        producer.produce(TOPIC_EVENTS, value=value, partition=away)
+        assert producer.flush(30) == 0
+        wait_for(lambda: worker.sample("slawatch_events_total", service="alpha", outcome="ok")
+                 + worker.sample("slawatch_events_total", service="alpha", outcome="error") == len(events), 60,
+                 what=f"the record's events counted (log {worker.log_path})")
+        time.sleep(1.0)
+        assert worker.state()["alpha-availability"]["total"] == len(events)
+        assert worker.sample(METRIC_EVENTS_REROUTED) == len(events)
+        assert worker.process.poll() is None, worker.log_tail()
     finally:
         worker.stop()

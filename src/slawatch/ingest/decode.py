@@ -164,6 +164,9 @@ def _attributes(attributes: object) -> dict[str, str]:
         raise _Refused("bad_attributes", f"attributes holds {len(attributes)} keys; the limit is {MAX_ATTRIBUTES}", "attributes")
     out = {}
     for key, value in attributes.items():
+        if len(key) > MAX_TEXT:  # bounds a valid event's size, so a re-homed one always fits a record
+            raise _Refused("value_too_long", f"attribute name {key[:40]!r}... is longer than {MAX_TEXT} characters",
+                           f"attributes.{key[:MAX_TEXT]}")
         kind = type(value)
         if kind is str:
             if len(value) > MAX_TEXT:

@@ -27,7 +27,7 @@ from slawatch.conventions import HEADER_ORIGIN
 from slawatch.core.event import Event
 from slawatch.ingest.deadletter import SourceRecord, dead_letter
 from slawatch.ingest.decode import Invalid
-from slawatch.ingest.router import route_record, unknown_field_example
+from slawatch.ingest.router import origin_header, origin_position, route_record, unknown_field_example
 from slawatch.metrics import IngestMetrics
 from slawatch.stream.progress import Admit, Gap, LostRecords, OffsetTracker, Progress, record_crc
 
@@ -93,17 +93,17 @@ class Pipeline:
             source = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value,
                                   int(message.timestamp * 1000) if message.timestamp else None)
             routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s,
-                                  self.strict_events)
+                                  self.strict_events, self.engine.known_services)
             if routed.unknown_fields:
                 self.metrics.count_unknown_fields(routed.unknown_fields, unknown_field_example(source))
             if routed.dead:
                 dead_by_record[n] = list(routed.dead)
             if routed.invalid_reasons:
                 invalid.update(routed.invalid_reasons)
-            for service, (home, batch, count) in routed.reroute.items():
-                origin = f"{message.partition}:{message.offset}".encode()
-                out.reroute.append(Reroute(service, home, batch, [(HEADER_ORIGIN, origin)]))
-                rerouted += count
+            for part in routed.reroute:
+                origin = origin_header(message.partition, message.offset, part.part)
+                out.reroute.append(Reroute(part.service, part.home, part.value, [(HEADER_ORIGIN, origin)]))
+                rerouted += part.count
             if routed.local:
                 by_partition.setdefault(message.partition, []).append(
                     LocalRecord(n, source, routed.local, _dedupe_position(message)))
@@ -224,15 +224,17 @@ def _count(events: list[Event], counts: dict[tuple[str, bool], int]) -> None:
 
 def _dedupe_position(message) -> tuple[int, int]:
     """(partition, offset) that identifies a record's events for redelivery: its own, or, for a
-    re-homed record, its origin's (see conventions.HEADER_ORIGIN). A re-homed record always comes from
-    another partition than its service's home, so the two kinds never share a partition key."""
+    re-homed record, its origin's partition and part (`router.origin_position`: one origin may make
+    several re-homed records). A re-homed record always comes from another partition than its
+    service's home, so the two kinds never share a partition key. A malformed origin is ignored."""
     headers = message.headers
     if headers:
         items = headers.items() if isinstance(headers, dict) else headers
         for key, value in items:
             if key == HEADER_ORIGIN:
-                partition, _, offset = value.decode().partition(":")
-                return int(partition), int(offset)
+                origin = origin_position(value)
+                if origin is not None:
+                    return origin
     return message.partition, message.offset
 
 
