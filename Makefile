@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test files side by side (a file's tests stay in one process, so module fixtures are shared).
+PYTEST_PARALLEL ?= -n 3 --dist loadfile
 SOAK_RUNS ?= 20
 
 .DEFAULT_GOAL := help
@@ -24,25 +26,16 @@ run: $(STAMP) ## embedded broker + topics + worker + demo traffic; Ctrl-C stops 
 	$(VENV)/bin/slawatch run
 
 test: $(STAMP) prometheus alertmanager chromium ## the whole suite: unit, property, golden, real-broker, real-Prometheus, Alertmanager and browser tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) prometheus ## everything but the real-broker integration tests
-	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 soak: $(STAMP) ## the crash, rebalance and broker-outage tests SOAK_RUNS times (default 20) under a CPU hog
 	SOAK_RUNS=$(SOAK_RUNS) $(PY) tests/soak.py
 
 bench: $(STAMP) ## end-to-end and engine benchmarks on the embedded broker; figures printed and written to bench-results.json
 	$(PY) bench/run_bench.py --out bench-results.json
-
-# The rules and dashboard tests run the real Prometheus and promtool (Debian's `prometheus` 2.42).
-prometheus: ## install Debian's prometheus (prometheus, promtool) when missing: the monitoring tests run them
-	@command -v prometheus >/dev/null && command -v promtool >/dev/null && exit 0; \
-	echo "prometheus or promtool missing: installing Debian's prometheus package"; \
-	sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
-	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus"; \
-	{ $$apt || { $$sudo apt-get update -q && $$apt; }; } && command -v prometheus >/dev/null && command -v promtool >/dev/null \
-	  || { echo "make: could not install prometheus; install it yourself (Debian/Ubuntu: sudo apt-get install prometheus; elsewhere any Prometheus >= 2.42 with promtool on PATH)" >&2; exit 1; }
 
 # Install a Debian package when one of its commands is missing; say how to install it if that fails.
 # $(call debian_package,COMMANDS,PACKAGE,WHAT NEEDS IT)
@@ -54,6 +47,9 @@ define debian_package
 	{ $$apt || { $$sudo apt-get update -q && $$apt; }; } && have \
 	  || { echo "make: could not install $(2); install it yourself (Debian/Ubuntu: sudo apt-get install $(2))" >&2; exit 1; }
 endef
+
+prometheus: ## install Debian's prometheus (prometheus, promtool) when missing: the monitoring tests run them
+	$(call debian_package,prometheus promtool,prometheus,the rules and dashboard tests run them)
 
 alertmanager: ## install Debian's prometheus-alertmanager when missing: the notifier tests run a real one
 	$(call debian_package,prometheus-alertmanager,prometheus-alertmanager,the notifier tests run it)
