@@ -17,6 +17,8 @@ from typing import NamedTuple
 
 import orjson
 
+from slawatch.conventions import HEADER_ORIGIN
+
 DEEP = 10_000  # nested arrays in a "deep" record: past every parser's depth limit
 HUGE_BATCH = 10_000
 
@@ -24,6 +26,11 @@ HUGE_BATCH = 10_000
 class Record(NamedTuple):
     key: bytes | None
     value: bytes | None
+    headers: list[tuple[str, bytes]] | None = None
+
+
+# Headers a producer may set that only the worker should: malformed origins must be ignored.
+FORGED_ORIGINS = [b"x", b"\xff\xfe", b"1:2:3:4", b"-1:5", b"1:5:99999", b"", "\u0661:\u0662".encode(), b"9" * 400]
 
 
 def text(value: str) -> bytes:
@@ -72,6 +79,12 @@ class HostileGrammar:
         self.services = services
 
     def record(self) -> Record:
+        record = self._record()
+        if self.rng.random() < 0.01:
+            return record._replace(headers=[(HEADER_ORIGIN, self.rng.choice(FORGED_ORIGINS))])
+        return record
+
+    def _record(self) -> Record:
         roll = self.rng.random()
         if roll < 0.55:
             return self._keyed([self.event()])

@@ -27,7 +27,7 @@ from slawatch.ingest.deadletter import (
     dead_letter_size,
 )
 from slawatch.ingest.decode import decode_record
-from slawatch.ingest.router import route_record
+from slawatch.ingest.router import origin_position, route_record
 
 NOW = 1_796_000_000.0
 SERVICES = ("checkout", "payments", "search")
@@ -52,6 +52,7 @@ def assert_accounted(record: Record) -> None:
     assert {i.reason for i in decoded.invalid} <= REASONS
     assert all(i.message for i in decoded.invalid)
     routed = route_record(SourceRecord("sla.events", 1, 7, record.key, record.value), 4, NOW, 1_048_576, 86_400.0)
+    assert all(origin_position(value) is None for _, value in record.headers or [])
     assert len(routed.dead) == len(decoded.invalid) == len(routed.invalid_reasons)
     for dead in routed.dead:
         assert dead_letter_size(dead) <= DEADLETTER_MAX_BYTES

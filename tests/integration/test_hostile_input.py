@@ -89,7 +89,8 @@ def produce(broker: str, records: list[Record]) -> dict[tuple[int, int], int]:
         return report
 
     for n, record in enumerate(records):
-        producer.produce(TOPIC_EVENTS, value=record.value, key=record.key, on_delivery=delivered(n))
+        producer.produce(TOPIC_EVENTS, value=record.value, key=record.key, headers=record.headers,
+                         on_delivery=delivered(n))
         producer.poll(0)
     assert producer.flush(60) == 0 and not failed, failed[:5]
     return where
