@@ -163,11 +163,6 @@ def log_positions(broker: str, expect: int, timeout_s: float = 60.0) -> dict[byt
         consumer.close()
 
 
-def produced_records(broker: str, expect: int, timeout_s: float = 60.0) -> Counter:
-    """Values of the records producers appended to sla.events (re-homed copies left out), counted."""
-    return Counter({value: len(at) for value, at in log_positions(broker, expect, timeout_s).items()})
-
-
 def assert_the_log_holds_each_record_once(positions: dict[bytes, list[tuple[int, int]]], sent: Sequence[Sent]) -> None:
     """The premise of an exact count: the broker appended every acknowledged record exactly once."""
     found = Counter({value: len(at) for value, at in positions.items()})
