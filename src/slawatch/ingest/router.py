@@ -8,7 +8,7 @@ records keyed by another service, or keyed by a client with another partitioner,
 default CRC32) are re-published keyed by service to their home partition, one batch per service.
 Events of services outside the catalogue are not: no SLO reads them, they only bump the shared
 `_unknown` counter, so they are counted where they land (re-homing 200,000 distinct unknown names
-cost the worker 100+ MB of memory that it kept, and one send per name).
+in 100-event records kept ~270 MB more in the worker, and cost one send per name).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from slawatch.ingest.decode import NO_UNKNOWN_FIELDS, decode_record
 # near-1 MiB input record re-encodes to more than that (epoch timestamps, attribute values as strings).
 REHOMED_MAX_BYTES = 512 * 1024
 # Re-homed parts one record may make for one service; their dedupe position is offset * ORIGIN_PARTS
-# + part. A 1 MiB record makes at most 4 (re-encoding grows it at most ~1.5 times, and one valid
-# event is under 160 KB), so this holds for records up to ~300 MiB.
+# + part. Re-encoding grows a record at most ~2.5 times (attribute numbers written as 1e15 become
+# "1000000000000000.0"; measured: a 1 MiB record of those makes 5 parts) and one valid event is
+# under 160 KB, so this holds for records up to ~100 MiB.
 ORIGIN_PARTS = 1024
 
 
