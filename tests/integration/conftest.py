@@ -20,6 +20,17 @@ def module_broker():
         yield running.address
 
 
+@pytest.fixture
+def fresh_broker():
+    """A broker of the test's own with every topic created: nothing from another test in its logs,
+    offsets or consumer groups (tests that kill, restart or recreate things need that)."""
+    from slawatch.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as running:
+        apply_topics(load_specs(REPO / "topics"), [running.address])
+        yield running.address
+
+
 @pytest.fixture(scope="module")
 def worker(module_broker, tmp_path_factory) -> WorkerProcess:
     """One worker subprocess with the demo catalogue (checkout, payments, search are known)."""

@@ -16,8 +16,6 @@ import orjson
 import pytest
 
 from kafka_helpers import REPO, WorkerProcess, send_all, wait_for
-from slawatch.broker import EmbeddedBroker
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +43,6 @@ services:
         sli: {latency: {threshold_ms: 100}}
         windows: [1d]
 """
-
-
-@pytest.fixture
-def fresh_broker():
-    with EmbeddedBroker() as broker:
-        apply_topics(load_specs(REPO / "topics"), [broker.address])
-        yield broker.address
 
 
 def search_events(n: int, start: float) -> list[dict]:

@@ -22,9 +22,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from kafka_helpers import REPO, WorkerProcess, consume_all, wait_for
-from slawatch.broker import EmbeddedBroker
 from slawatch.replay import run_replay
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 SCENARIOS = REPO / "tests" / "golden" / "scenarios"
@@ -102,13 +100,6 @@ def assert_same_transitions(live: list[dict], reference: list[dict], last_ts: fl
     extras = [a for a in live if (a["id"], a["status"], a["type"]) not in expected]
     late = math.floor(last_ts)
     assert all(at(a["ends_at"] if a["status"] == "resolved" else a["starts_at"]) >= late for a in extras), extras
-
-
-@pytest.fixture
-def fresh_broker():
-    with EmbeddedBroker() as broker:
-        apply_topics(load_specs(REPO / "topics"), [broker.address])
-        yield broker.address
 
 
 @pytest.mark.parametrize("name", BROKER_SCENARIOS)

@@ -27,11 +27,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from hostile_values import HostileGrammar, Record
 from kafka_helpers import REPO, WorkerProcess, http_get, wait_for
-from slawatch.broker import EmbeddedBroker
 from slawatch.conventions import METRIC_EVENTS_REROUTED, TOPIC_DEADLETTER, TOPIC_EVENTS, UNKNOWN_SERVICE
 from slawatch.ingest.decode import decode_record
 from slawatch.ingest.router import encode_events, home_partition
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 CATALOG = [str(REPO / "tests" / "integration" / "catalogs" / "hostile.yaml")]
@@ -45,13 +43,6 @@ class Expected(NamedTuple):
     counted: Counter  # (service label, "ok" | "error") -> valid events
     per_slo: Counter  # SLO name -> valid events
     refused: Counter  # (record index, element index or None, reason) -> 1
-
-
-@pytest.fixture
-def broker():
-    with EmbeddedBroker() as running:
-        apply_topics(load_specs(REPO / "topics"), [running.address])
-        yield running.address
 
 
 def corpus(seed: int, now: float) -> list[Record]:
@@ -127,22 +118,22 @@ def invalid_by_worker(worker: WorkerProcess) -> Counter:
                     for (name, labels), value in worker.metrics().items() if name == "slawatch_events_invalid_total"})
 
 
-def test_every_hostile_record_is_counted_or_dead_lettered_exactly_once(broker, tmp_path: Path):
+def test_every_hostile_record_is_counted_or_dead_lettered_exactly_once(fresh_broker, tmp_path: Path):
     seed = int(os.environ.get("SLAWATCH_HOSTILE_SEED", random.randrange(2**32)))
     print(f"hostile corpus seed: {seed} (SLAWATCH_HOSTILE_SEED={seed} replays it)")
     now = time.time()
     records = corpus(seed, now)
     expected = expected_of(records, now)
-    worker = WorkerProcess(broker, tmp_path / "worker", catalog=CATALOG).start()
+    worker = WorkerProcess(fresh_broker, tmp_path / "worker", catalog=CATALOG).start()
     try:
         started = time.monotonic()
-        where = produce(broker, records)
+        where = produce(fresh_broker, records)
         print(f"produced {len(records)} records in {time.monotonic() - started:.1f} s")
         # ~45 s on 2 busy cores; the margin is for `make test` running other files beside it
         wait_for(lambda: counted_by_worker(worker) == +expected.counted, 180, interval_s=1.0,
                  what=f"the valid events counted (seed {seed}, log {worker.log_path})")
         print(f"counted {sum(expected.counted.values())} events after {time.monotonic() - started:.1f} s")
-        letters = dead_letters(broker, sum(expected.refused.values()))
+        letters = dead_letters(fresh_broker, sum(expected.refused.values()))
         print(f"read {len(letters)} dead letters after {time.monotonic() - started:.1f} s")
         time.sleep(1.0)
         assert counted_by_worker(worker) == +expected.counted, f"seed {seed}"
@@ -169,7 +160,7 @@ def test_every_hostile_record_is_counted_or_dead_lettered_exactly_once(broker, t
         worker.stop()
 
 
-def test_a_near_1_mib_record_away_from_home_is_re_homed_in_parts_and_counted_once(broker, tmp_path: Path):
+def test_a_near_1_mib_record_away_from_home_is_re_homed_in_parts_and_counted_once(fresh_broker, tmp_path: Path):
     """The record is under 1,000,000 bytes, but re-encoded as one record (epoch timestamps and
     attribute values as strings) it is over the producer's limit: the send failed and the worker
     stopped (exit 75), on every restart."""
@@ -179,9 +170,9 @@ def test_a_near_1_mib_record_away_from_home_is_re_homed_in_parts_and_counted_onc
     value = orjson.dumps(events)
     assert len(value) < 1_000_000 < len(encode_events(decode_record(value, now).events))
     away = next(p for p in range(4) if p != home_partition("alpha", 4))
-    worker = WorkerProcess(broker, tmp_path / "worker", catalog=CATALOG).start()
+    worker = WorkerProcess(fresh_broker, tmp_path / "worker", catalog=CATALOG).start()
     try:
-        producer = Producer({"bootstrap.servers": broker, "message.max.bytes": 2_000_000})
+        producer = Producer({"bootstrap.servers": fresh_broker, "message.max.bytes": 2_000_000})
         producer.produce(TOPIC_EVENTS, value=value, partition=away)
         assert producer.flush(30) == 0
         wait_for(lambda: worker.sample("slawatch_events_total", service="alpha", outcome="ok")

@@ -14,9 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from kafka_helpers import REPO, WorkerProcess, event, wait_for
-from slawatch.broker import EmbeddedBroker
 from slawatch.conventions import METRIC_OFFSET_RESETS, TOPIC_EVENTS
-from slawatch.topics import apply_topics, load_specs
 from integration.test_detection_end_to_end import produce
 
 pytestmark = pytest.mark.integration
@@ -28,24 +26,17 @@ def held_total(worker: WorkerProcess, slo: str) -> int:
     return found["total"] if found else 0
 
 
-@pytest.fixture
-def broker():
-    with EmbeddedBroker() as running:
-        apply_topics(load_specs(REPO / "topics"), [running.address])
-        yield running.address
-
-
-def test_a_recreated_events_topic_is_counted_not_dropped_as_already_seen(broker, tmp_path: Path):
+def test_a_recreated_events_topic_is_counted_not_dropped_as_already_seen(fresh_broker, tmp_path: Path):
     now = time.time()
     before = [event("search", ts=now - 60 + i * 0.01) for i in range(400)]
     after = [event("search", ts=now - 30 + i * 0.01) for i in range(300)]
-    produce(broker, before, per_record=4)  # 100 records: the progress ends at a high offset
-    first = WorkerProcess(broker, tmp_path / "a", catalog=CATALOG).start()
+    produce(fresh_broker, before, per_record=4)  # 100 records: the progress ends at a high offset
+    first = WorkerProcess(fresh_broker, tmp_path / "a", catalog=CATALOG).start()
     try:
         wait_for(lambda: held_total(first, "search-availability") >= len(before), 60, what="first events counted")
     finally:
         assert first.stop() == 0
-    admin = KafkaAdminClient(bootstrap_servers=broker)
+    admin = KafkaAdminClient(bootstrap_servers=fresh_broker)
     try:
         partitions = len(admin.describe_topics([TOPIC_EVENTS])[0]["partitions"])
         admin.delete_topics([TOPIC_EVENTS])
@@ -53,8 +44,8 @@ def test_a_recreated_events_topic_is_counted_not_dropped_as_already_seen(broker,
         admin.create_topics([NewTopic(TOPIC_EVENTS, partitions, 1)])
     finally:
         admin.close()
-    produce(broker, after, per_record=30)  # 10 records: every offset is below the old progress
-    second = WorkerProcess(broker, tmp_path / "b", catalog=CATALOG).start()
+    produce(fresh_broker, after, per_record=30)  # 10 records: every offset is below the old progress
+    second = WorkerProcess(fresh_broker, tmp_path / "b", catalog=CATALOG).start()
     try:
         wait_for(lambda: held_total(second, "search-availability") >= len(before) + len(after), 60,
                  what=f"the new topic's events counted (log: {second.log_path})")
@@ -65,17 +56,17 @@ def test_a_recreated_events_topic_is_counted_not_dropped_as_already_seen(broker,
         second.stop()
 
 
-def test_a_restarted_worker_resumes_after_its_progress_and_counts_nothing_twice(broker, tmp_path: Path):
+def test_a_restarted_worker_resumes_after_its_progress_and_counts_nothing_twice(fresh_broker, tmp_path: Path):
     now = time.time()
     events = [event("search", ts=now - 60 + i * 0.01) for i in range(600)]
-    produce(broker, events[:300], per_record=3)
-    first = WorkerProcess(broker, tmp_path / "a", catalog=CATALOG).start()
+    produce(fresh_broker, events[:300], per_record=3)
+    first = WorkerProcess(fresh_broker, tmp_path / "a", catalog=CATALOG).start()
     try:
         wait_for(lambda: held_total(first, "search-availability") >= 300, 60, what="first half counted")
     finally:
         first.kill()  # no final commit: Faust's committed offset lags; the progress does not
-    produce(broker, events[300:], per_record=3)
-    second = WorkerProcess(broker, tmp_path / "b", catalog=CATALOG).start()
+    produce(fresh_broker, events[300:], per_record=3)
+    second = WorkerProcess(fresh_broker, tmp_path / "b", catalog=CATALOG).start()
     try:
         wait_for(lambda: held_total(second, "search-availability") >= 600, 60, what="every event counted")
         time.sleep(1.0)

@@ -11,26 +11,17 @@ import orjson
 import pytest
 
 from kafka_helpers import REPO, WorkerProcess, consume_all, event, send_all, wait_for
-from slawatch.broker import EmbeddedBroker
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def broker():
-    with EmbeddedBroker() as running:
-        apply_topics(load_specs(REPO / "topics"), [running.address])
-        yield running.address
-
-
-def test_a_strict_worker_dead_letters_the_element_with_an_unknown_field(broker, tmp_path: Path, monkeypatch):
+def test_a_strict_worker_dead_letters_the_element_with_an_unknown_field(fresh_broker, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SLAWATCH_STRICT_EVENTS", "1")
-    worker = WorkerProcess(broker, tmp_path, catalog=[str(REPO / "examples/catalog/demo.yaml")]).start()
+    worker = WorkerProcess(fresh_broker, tmp_path, catalog=[str(REPO / "examples/catalog/demo.yaml")]).start()
     try:
         marker = uuid.uuid4().hex
-        send_all(broker, [(b"search", orjson.dumps([event("search"), event("search", colour=marker)]))])
-        [dead] = consume_all(broker, "sla.deadletter",
+        send_all(fresh_broker, [(b"search", orjson.dumps([event("search"), event("search", colour=marker)]))])
+        [dead] = consume_all(fresh_broker, "sla.deadletter",
                              lambda r: marker.encode() in base64.b64decode(orjson.loads(r.value)["original_b64"]), 1)
         envelope = orjson.loads(dead.value)
         assert (envelope["reason"], envelope["field"], envelope["index"]) == ("unknown_field", "colour", 1)

@@ -11,8 +11,6 @@ import pytest
 from kafka import KafkaConsumer
 
 from kafka_helpers import REPO, WorkerProcess, wait_for
-from slawatch.broker import EmbeddedBroker
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 CATALOG = [str(REPO / "tests" / "integration" / "catalogs" / "no-data-fast.yaml")]
@@ -27,26 +25,19 @@ def no_data_alerts(broker: str) -> list[dict]:
         consumer.close()
 
 
-@pytest.fixture
-def broker():
-    with EmbeddedBroker() as running:
-        apply_topics(load_specs(REPO / "topics"), [running.address])
-        yield running.address
-
-
-def test_a_no_data_alert_fired_by_the_clock_survives_a_kill_with_its_id(broker, tmp_path: Path):
-    first = WorkerProcess(broker, tmp_path / "a", catalog=CATALOG).start()
+def test_a_no_data_alert_fired_by_the_clock_survives_a_kill_with_its_id(fresh_broker, tmp_path: Path):
+    first = WorkerProcess(fresh_broker, tmp_path / "a", catalog=CATALOG).start()
     try:
-        fired = wait_for(lambda: no_data_alerts(broker), 30, what="the no-data alert")
+        fired = wait_for(lambda: no_data_alerts(fresh_broker), 30, what="the no-data alert")
     finally:
         first.kill()
     assert [(a["slo"], a["status"]) for a in fired] == [("quiet-availability", "firing")]
-    second = WorkerProcess(broker, tmp_path / "b", catalog=CATALOG).start()
+    second = WorkerProcess(fresh_broker, tmp_path / "b", catalog=CATALOG).start()
     try:
         time.sleep(8.0)  # more than twice no_data_after on the successor's clock
         assert second.process.poll() is None
     finally:
         second.stop()
-    after = no_data_alerts(broker)
+    after = no_data_alerts(fresh_broker)
     assert [(a["id"], a["status"]) for a in after] == [(fired[0]["id"], "firing")], \
         "the successor re-sent the no-data alert under a new id, or resolved it"
