@@ -71,6 +71,7 @@ def test_arbitrary_bytes_decode_to_events_or_reasons_and_route_without_raising(r
     assert_accounted(record)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="0123456789-+:.TZtz \u0662\u0660", min_size=10, max_size=35))
 def test_a_timestamp_that_looks_like_rfc3339_is_a_time_or_a_reason(ts):
     doc = {"service": "search", "ts": ts, "ok": True}
@@ -99,6 +100,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(json_values, st.integers(1, 60))
 def test_the_prefix_of_a_deep_element_is_the_start_of_its_json(value, limit):
     assert _json_prefix(value, 10**6) == orjson.dumps(value).decode()

@@ -153,6 +153,7 @@ def test_an_attribute_name_longer_than_200_characters_is_refused():
     assert [(i.reason, i.field) for i in refused.invalid] == [("value_too_long", "attributes." + "k" * 200)]
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1, 3_000), min_size=1, max_size=40), st.integers(100, 20_000))
 def test_parts_keep_every_event_in_order_and_stay_under_the_bound(sizes, bound):
     events = [Event("s", NOW, True, operation="x" * min(size, MAX_TEXT), customer=str(size)) for size in sizes]
@@ -164,6 +165,7 @@ def test_parts_keep_every_event_in_order_and_stay_under_the_bound(sizes, bound):
 
 # -- the origin of a re-homed record, and counting each part once ----------------------------------
 
+@settings(deadline=None)
 @given(st.integers(0, 2**31), st.integers(0, 2**40), st.integers(0, ORIGIN_PARTS - 1),
        st.integers(0, 2**40), st.integers(0, ORIGIN_PARTS - 1))
 def test_dedupe_positions_order_origins_by_offset_then_part(partition, offset, part, offset2, part2):
