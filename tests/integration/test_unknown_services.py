@@ -15,22 +15,13 @@ import pytest
 from confluent_kafka import Producer
 
 from kafka_helpers import REPO, WorkerProcess, wait_for
-from slawatch.broker import EmbeddedBroker
 from slawatch.conventions import METRIC_EVENTS_REROUTED, TOPIC_EVENTS, UNKNOWN_SERVICE
-from slawatch.topics import apply_topics, load_specs
 
 pytestmark = pytest.mark.integration
 CATALOG = [str(REPO / "tests" / "integration" / "catalogs" / "hostile.yaml")]
 NAMES = 200_000
 PER_RECORD = 100
 MAX_GROWTH_KB = 50 * 1024
-
-
-@pytest.fixture
-def broker():
-    with EmbeddedBroker() as running:
-        apply_topics(load_specs(REPO / "topics"), [running.address])
-        yield running.address
 
 
 def rss_kb(pid: int) -> int:
@@ -68,7 +59,8 @@ def unknown_counted(worker: WorkerProcess) -> float:
     return worker.sample("slawatch_events_total", service=UNKNOWN_SERVICE, outcome="ok")
 
 
-def test_200000_unknown_services_share_one_series_and_grow_the_worker_by_less_than_50_mb(broker, tmp_path: Path):
+def test_200000_unknown_services_share_one_series_and_grow_the_worker_by_less_than_50_mb(fresh_broker, tmp_path: Path):
+    broker = fresh_broker
     worker = WorkerProcess(broker, tmp_path / "worker", catalog=CATALOG).start()
     try:
         now = time.time()
