@@ -84,3 +84,32 @@ def test_records_below_the_partitions_progress_are_dropped_before_decoding():
     assert totals(engine) == {"api-availability": 10, "api-orders": 10}
     assert registry.get_sample_value("slawatch_records_redelivered_total") == 2
     assert out.progress[HOME].offset == 5
+
+
+def test_a_batch_that_spans_offsets_absent_from_the_log_counts_the_records_on_both_sides():
+    # After a broker restart offsets 78..79 were allocated and never written; the batch also held 74..77.
+    pipeline, engine, registry = pipeline_over(Table())
+    pipeline.tracker.start(HOME, 74)
+    batch = [record(offset) for offset in (74, 75, 76, 77, 80, 81)]
+    for gap in pipeline.tracker.gaps([(r.message.partition, r.message.offset) for r in batch]):
+        pipeline.tracker.skip(gap)  # what the worker does once the log shows the offsets absent
+    out = pipeline.process(batch, wall_now=BASE + 82)
+    assert totals(engine) == {"api-availability": 60, "api-orders": 60}
+    assert registry.get_sample_value("slawatch_records_redelivered_total") == 0
+    assert out.progress[HOME].offset == 81
+
+
+def test_a_record_of_events_the_engine_refuses_carries_its_bytes_in_a_few_dead_letters_only():
+    pipeline, engine, registry = pipeline_over(Table())
+    pipeline.process([record(0)], wall_now=BASE + 1)  # the SLO's watermark: now older events are too old
+    old = [{"service": "api", "ts": BASE - 10 * 86_400 + i, "ok": True, "operation": "orders",
+            "attributes": {"pad": "x" * 150}} for i in range(1_000)]
+    message = SimpleNamespace(topic="sla.events", partition=HOME, offset=1, key=b"api", value=orjson.dumps(old),
+                              timestamp=BASE + 1, headers=[])
+    out = pipeline.process([SimpleNamespace(message=message)], wall_now=BASE + 2)
+    assert len(out.dead) == 1_000
+    assert registry.get_sample_value("slawatch_events_invalid_total", {"reason": "too_old"}) == 1_000
+    envelopes = [orjson.loads(d.value) for d in out.dead]
+    assert {e["original_sha256"] for e in envelopes} == {envelopes[0]["original_sha256"]}
+    assert envelopes[0]["original_b64"], "the first letter carries the record"
+    assert sum(len(d.value) for d in out.dead) < 5 * len(message.value), "the record was copied into every letter"
