@@ -65,9 +65,60 @@ def test_a_gap_not_resolved_first_is_reported_by_admit():
 def test_offsets_absent_from_the_log_are_skipped_once_looked_up():
     tracker = OffsetTracker()
     tracker.start(0, 10)
-    tracker.skip(0, 14)
+    tracker.skip(Gap(0, 10, 14))
     assert tracker.gaps([(0, 14)]) == []
     assert tracker.admit(0, 14) is Admit.TAKE
+
+
+def test_records_before_an_absent_run_in_the_same_batch_are_taken():
+    # A broker restart left offsets 78..79 allocated and never written; the first batch after it held
+    # 74..77 too. Skipping moved the expected offset to 80 at once, and 74..77 were dropped as applied.
+    tracker = OffsetTracker()
+    tracker.start(0, 74)
+    batch = [(0, offset) for offset in (74, 75, 76, 77, 80, 81)]
+    for gap in tracker.gaps(batch):
+        tracker.skip(gap)
+    assert [tracker.admit(0, offset) for _, offset in batch] == [Admit.TAKE] * 6
+    assert tracker.expected(0) == 82
+
+
+def logs_with_absent_runs():
+    """The offsets a partition's log holds: runs of records with runs of absent offsets in between."""
+    runs = st.lists(st.tuples(st.integers(min_value=1, max_value=6), st.integers(min_value=0, max_value=3)),
+                    min_size=1, max_size=12)
+    return runs.map(_present_offsets)
+
+
+def _present_offsets(runs: list[tuple[int, int]]) -> list[int]:
+    present, at = [], 0
+    for held, absent in runs:
+        present += range(at, at + held)
+        at += held + absent
+    return present
+
+
+@given(logs_with_absent_runs(), deliveries(), st.lists(st.integers(min_value=1, max_value=8), min_size=1))
+def test_every_record_the_log_holds_is_taken_once_whatever_the_batches_and_absent_offsets(present, walk, sizes):
+    """As the worker does it: per batch, look up its gaps (all absent here), skip them, admit each record."""
+    delivered = [present[min(i, len(present) - 1)] for i in [0] + walk]  # the walk steps over records, not offsets
+    batches, at = [], 0
+    while at < len(delivered):
+        size = sizes[len(batches) % len(sizes)]
+        batches.append([(0, offset) for offset in delivered[at:at + size]])
+        at += size
+    tracker = OffsetTracker()
+    tracker.start(0, 0)
+    taken = []
+    for batch in batches:
+        for gap in tracker.gaps(batch):
+            assert not set(range(gap.expected, gap.seen)) & set(present), "a gap over records the log holds"
+            tracker.skip(gap)
+        for _, offset in batch:
+            verdict = tracker.admit(0, offset)
+            assert verdict is not Admit.GAP
+            if verdict is Admit.TAKE:
+                taken.append(offset)
+    assert taken == present[:len(taken)] and taken[-1] == max(delivered)
 
 
 def test_a_reassigned_partition_resumes_where_its_progress_says():

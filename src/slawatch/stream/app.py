@@ -175,7 +175,7 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
             metrics.offset_gaps.labels(GAP_ABSENT).inc()
             log.warning("%s:%d: offsets %d..%d are not in the log (retention or transaction markers); skipped",
                         TOPIC_EVENTS, gap.partition, gap.expected, gap.seen - 1)
-            pipeline.tracker.skip(gap.partition, gap.seen)
+            pipeline.tracker.skip(gap)
 
     async def process_batch(batch) -> None:
         await resolve_gaps(batch)

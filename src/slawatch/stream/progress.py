@@ -67,13 +67,16 @@ class OffsetTracker:
 
     def __init__(self) -> None:
         self._expected: dict[int, int | None] = {}  # None: take whatever comes first
+        self._absent: dict[int, dict[int, int]] = {}  # partition -> {first absent offset: the offset after the run}
 
     def start(self, partition: int, next_offset: int | None) -> None:
         """The partition was (re)assigned and resumes at `next_offset` (None: no progress known)."""
         self._expected[partition] = next_offset
+        self._absent.pop(partition, None)
 
     def forget(self, partition: int) -> None:
         self._expected.pop(partition, None)
+        self._absent.pop(partition, None)
 
     def expected(self, partition: int) -> int | None:
         return self._expected.get(partition)
@@ -83,26 +86,35 @@ class OffsetTracker:
         expected = dict(self._expected)
         found = []
         for partition, offset in positions:
-            want = expected.get(partition)
+            want = self._past_absent(partition, expected.get(partition), offset)
             if want is not None and offset > want:
                 found.append(Gap(partition, want, offset))
             if want is None or offset >= want:
                 expected[partition] = offset + 1
         return found
 
-    def skip(self, partition: int, to: int) -> None:
-        """Offsets before `to` are absent from the log: expect `to` next."""
-        self._expected[partition] = to
+    def skip(self, gap: Gap) -> None:
+        """The gap's offsets are absent from the log: when the partition reaches them, expect `gap.seen`.
+        Not at once: the batch that showed the gap may hold records before it, still to be taken."""
+        self._absent.setdefault(gap.partition, {})[gap.expected] = gap.seen
 
     def admit(self, partition: int, offset: int) -> Admit:
-        expected = self._expected.get(partition)
+        expected = self._past_absent(partition, self._expected.get(partition), offset)
         if expected is not None:
             if offset < expected:
                 return Admit.APPLIED
             if offset > expected:
                 return Admit.GAP
+        self._absent.get(partition, {}).pop(self._expected.get(partition), None)
         self._expected[partition] = offset + 1
         return Admit.TAKE
+
+    def _past_absent(self, partition: int, expected: int | None, offset: int) -> int | None:
+        """`expected`, or the end of the absent run that starts there when `offset` is at or past it."""
+        if expected is None or offset <= expected:
+            return expected
+        end = self._absent.get(partition, {}).get(expected)
+        return end if end is not None and offset >= end else expected
 
 
 class LostRecords(RuntimeError):
