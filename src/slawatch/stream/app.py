@@ -173,7 +173,8 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
                 metrics.offset_gaps.labels(GAP_LOST).inc()
                 raise LostRecords(TOPIC_EVENTS, gap)
             metrics.offset_gaps.labels(GAP_ABSENT).inc()
-            log.warning("%s:%d: offsets %d..%d are not in the log (retention or transaction markers); skipped",
+            log.warning("%s:%d: offsets %d..%d are not in the log (retention, transaction markers, or a "
+                        "broker stopped between allocating and writing them); skipped",
                         TOPIC_EVENTS, gap.partition, gap.expected, gap.seen - 1)
             pipeline.tracker.skip(gap)
 
