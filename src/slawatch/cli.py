@@ -383,7 +383,7 @@ def _demo_catalog() -> list[Path]:
 
 
 def _banner(settings: Settings, broker, report, catalog: list[str], oncall: list[str]) -> None:
-    from slawatch.conventions import TOPIC_DEADLETTER, TOPIC_EVENTS
+    from slawatch.conventions import TOPIC_DEADLETTER
 
     web = f"http://{settings.web_host}:{settings.web_port}"
     where = f"embedded Tansu on {broker.address}" if broker else settings.broker

@@ -20,6 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from slawatch.conventions import (
     APP_ID,
+    GAP_ABSENT,
+    GAP_LOST,
     TOPIC_BREACHES,
     TOPIC_CATALOG,
     TOPIC_DEADLETTER,
@@ -35,7 +37,6 @@ from slawatch.ingest.router import home_partition
 from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
 from slawatch.stream import kafka_fixes, logprobe
-from slawatch.conventions import GAP_ABSENT, GAP_LOST
 from slawatch.stream.collector import EngineCollector, register_operator_collectors
 from slawatch.stream.pipeline import Outbox, Pipeline, write_through
 from slawatch.stream.progress import LostRecords, Progress
