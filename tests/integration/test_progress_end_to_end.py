@@ -9,16 +9,46 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import orjson
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 
 from kafka_helpers import REPO, WorkerProcess, event, wait_for
-from slawatch.conventions import METRIC_OFFSET_RESETS, TOPIC_EVENTS
+from slawatch.conventions import APP_ID, METRIC_OFFSET_RESETS, TOPIC_EVENTS
+from slawatch.stream.progress import Progress
 from integration.test_detection_end_to_end import produce
 
 pytestmark = pytest.mark.integration
 CATALOG = [str(REPO / "tests" / "golden" / "scenarios" / "outage-pages" / "catalog.yaml")]
+
+
+PROGRESS_CHANGELOG = f"{APP_ID}-events_progress-changelog"
+
+
+def last_offsets(broker: str) -> dict[int, int]:
+    """The offset of the last record in each non-empty sla.events partition, read from the log
+    (the embedded broker's ListOffsets LATEST is not the high watermark: broker-notes.md)."""
+    consumer = KafkaConsumer(TOPIC_EVENTS, bootstrap_servers=broker, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=1500)
+    try:
+        last: dict[int, int] = {}
+        for record in consumer:
+            last[record.partition] = record.offset
+    finally:
+        consumer.close()
+    return last
+
+
+def recorded_progress(broker: str) -> dict[int, int]:
+    """The latest progress offset per sla.events partition, read from the progress changelog."""
+    consumer = KafkaConsumer(PROGRESS_CHANGELOG, bootstrap_servers=broker, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=1500)
+    try:
+        latest = {int(orjson.loads(r.key)): Progress.from_bytes(r.value).offset for r in consumer if r.value is not None}
+    finally:
+        consumer.close()
+    return latest
 
 
 def held_total(worker: WorkerProcess, slo: str) -> int:
@@ -63,6 +93,10 @@ def test_a_restarted_worker_resumes_after_its_progress_and_counts_nothing_twice(
     first = WorkerProcess(fresh_broker, tmp_path / "a", catalog=CATALOG).start()
     try:
         wait_for(lambda: held_total(first, "search-availability") >= 300, 60, what="first half counted")
+        # Counted is not yet recorded: the progress is written once the batch's checkpoints are acked.
+        # Kill only after it covers every record, so the successor has a progress to resume from.
+        produced = last_offsets(fresh_broker)
+        wait_for(lambda: recorded_progress(fresh_broker) == produced, 60, what=f"progress at {produced}")
     finally:
         first.kill()  # no final commit: Faust's committed offset lags; the progress does not
     produce(fresh_broker, events[300:], per_record=3)
