@@ -112,9 +112,17 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("events", help="JSON lines: one event or an array of events per line")
     replay.add_argument("--decision-step", type=positive_number,
                         help="seconds of event time between decisions (default: the worker's, 0.1)")
-    validate = verb(group("catalog", "the service catalogue"), "validate", cmd_catalog_validate,
+    catalog = group("catalog", "the service catalogue")
+    validate = verb(catalog, "validate", cmd_catalog_validate,
                     "check catalogue files; errors name file, line and field", connection=False)
     validate.add_argument("paths", nargs="+", metavar="PATH")
+    sloth = verb(catalog, "import-sloth", cmd_catalog_import_sloth, "write the native catalogue of a Sloth "
+                 "prometheus/v1 spec (its PromQL SLIs become event matches, a note per SLO)", connection=False)
+    sloth.add_argument("spec", metavar="SPEC.yaml")
+    sloth.add_argument("--match", action="append", default=[], type=_match_filter, metavar="KEY=VALUE",
+                       help="events each SLO counts: service=NAME (default: the spec's service), operation=, "
+                            "region=, attributes.NAME=; repeatable")
+    sloth.add_argument("-o", "--output", metavar="OUT.yaml", help="write the catalogue here (default: stdout)")
     return parser
 
 
@@ -284,6 +292,22 @@ def cmd_catalog_validate(args, settings: Settings) -> int:
     from slawatch.catalog.validate_cli import run_validate
 
     return run_validate(existing_paths(args.paths, "catalogue"))
+
+
+def _match_filter(text: str) -> tuple[str, str]:
+    from slawatch.catalog.sloth_cli import match_filter  # imported when the verb is used
+
+    return match_filter(text)
+
+
+def cmd_catalog_import_sloth(args, settings: Settings) -> int:
+    from slawatch.catalog.sloth_cli import event_filters, run_import
+
+    try:
+        filters = event_filters(args.match)
+    except ValueError as exc:
+        args.verb_parser.error(str(exc))
+    return run_import(readable_file(args.spec, "Sloth spec"), filters, args.output, args.verb_parser.prog)
 
 
 def _partition_count(settings: Settings, topic: str) -> int:

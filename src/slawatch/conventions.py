@@ -100,6 +100,9 @@ ALERTNAMES = {
     "no_data": "SLONoData",
 }
 ALERTNAME_OTHER = "SLOAlert"  # a type this notifier does not know yet (a newer worker)
+# Labels every alert carries (engine.payloads.alert_record; alertname and group from the notifier):
+# an SLO label of the same name would overwrite one, so `catalog import-sloth` keeps such labels out.
+ALERT_LABELS = ("slo", "service", "severity", "rule", "type", "alertname", "group")
 
 GAUGE_HELP = {
     METRIC_SLI_RATIO: "Good / total events (or slices) over an alert window, at the SLO's watermark",
