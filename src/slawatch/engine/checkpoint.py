@@ -160,6 +160,7 @@ def restore(rt, data: bytes) -> Restored:
         out.notes.append(Note(getattr(error, "reason", UNREADABLE), str(error)))
         return out
     rt.last_received_wall = meta.get("last_received_wall")  # the no-data clock runs on, whatever else
+    rt.compliance.load_json(meta.get("compliance"))  # a period's alerts and finals outlive its counts
     state = _guarded_state(rt, checkpoint, out.notes)
     if state is None:
         rt.state = (GroupedSloState if rt.grouped else SloState)(rt.slo, *rt._options)

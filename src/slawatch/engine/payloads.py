@@ -1,4 +1,4 @@
-"""Alert, status and compliance-record payloads, exactly as topics/sla.*.yaml describe them.
+"""Alert and status payloads, exactly as topics/sla.*.yaml describe them (compliance records: compliance.py).
 
 Numbers are rounded (SLI 6 decimals, burn 4, minutes 2) so payloads are readable, stable in golden
 files, and never claim more precision than the windows' bucket edges give.
@@ -9,11 +9,10 @@ from __future__ import annotations
 from slawatch import conventions as cv
 from slawatch.core import evaluate as ev
 from slawatch.core.alerts import RESOLVED, Notice
-from slawatch.core.calendar import period_bounds, periods, previous_period_bounds
 from slawatch.core.durations import format_duration
-from slawatch.core.model import CalendarWindow, Service, Slo
+from slawatch.core.model import Service, Slo
 from slawatch.core.policies import BREACH_TYPES, BURN_RATE, Condition
-from slawatch.core.slo_state import P_EXCLUDED, SloState
+from slawatch.core.slo_state import SloState
 from slawatch.engine.records import AlertRecord, StatusRecord, rfc3339
 
 
@@ -129,35 +128,3 @@ def status_record(slo: Slo, group: str | None, state: SloState, firing: list[str
         "observed_at": rfc3339(wall_now),
     }
     return StatusRecord(group_key(slo, group), payload)
-
-
-def _excluded(state: SloState, window: CalendarWindow, t: float) -> int:
-    """Excluded events of the period containing t: what the Finalizer kept plus the open fine buckets."""
-    index, start, end = periods(window).index_of(t)
-    kept = (state.finalizer.totals.get(window, {}).get(index) or [0] * 6)[P_EXCLUDED]
-    return int(kept) + state.ring.interval(start, end, state.plan.fine)[2]
-
-
-def compliance_records(slo: Slo, group: str | None, state: SloState, wall_now: float) -> list[StatusRecord]:
-    """The current and the previous period of each calendar window (rolling windows have no record)."""
-    now = state.watermark
-    out = []
-    if now == float("-inf"):
-        return out
-    for window in dict.fromkeys(w for w in slo.windows if isinstance(w, CalendarWindow)):
-        for start, end, closed in ((*period_bounds(window, now), False), (*previous_period_bounds(window, now), True)):
-            att = ev.attainment(state, window, start)
-            if closed and not att.total:
-                continue
-            good = att.good
-            payload = {
-                "schema_version": cv.ALERT_SCHEMA_VERSION, "slo": slo.name, "service": slo.service,
-                "group": group_value(slo, group), "period": window.name,
-                "start": rfc3339(start), "end": rfc3339(end),
-                "good": int(round(good)), "total": att.total, "excluded": _excluded(state, window, start),
-                "attainment": _round(att.sli, 6), "objective": slo.objective,
-                "met": att.met if closed else None,
-            }
-            key = f"{slo.name}|{'' if group is None else group}|{rfc3339(start)}"
-            out.append(StatusRecord(key, payload))
-    return out

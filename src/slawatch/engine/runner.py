@@ -24,7 +24,7 @@ import logging
 import math
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from slawatch.core import evaluate as ev
 from slawatch.core import policies
@@ -36,7 +36,9 @@ from slawatch.core.model import Catalog
 from slawatch.core.slo_state import Outcome
 from slawatch.engine import gauges as gauges_mod
 from slawatch.engine.checkpoint import Restored, Retired
-from slawatch.engine.payloads import alert_record, compliance_records, status_record
+from slawatch.engine import compliance
+from slawatch.engine.compliance import ComplianceRecord
+from slawatch.engine.payloads import alert_record, status_record
 from slawatch.engine.records import AlertRecord, Applied, StatusRecord
 from slawatch.engine.runtime import SloRuntime
 
@@ -96,7 +98,9 @@ class Engine:
         slo = self._slos[name]
         service = self._services.get(slo.service)
         schedule = ExclusionSchedule(slo.exclusions + (service.exclusions if service else ()))
-        return SloRuntime(slo, schedule.contains if schedule else None, self.max_future_s, self.lifecycle)
+        rt = SloRuntime(slo, schedule.contains if schedule else None, self.max_future_s, self.lifecycle)
+        rt.compliance.schedule = schedule  # excluded time of its compliance records
+        return rt
 
     def _runtime(self, name: str) -> SloRuntime:
         rt = self._runtimes.get(name)
@@ -305,6 +309,7 @@ class Engine:
         service = self._services.get(rt.slo.service)
         for notice, wall, contributors in rt.take_pending():
             out.append(alert_record(rt.slo, service, notice, wall, self.source, contributors))
+            rt.compliance.note(notice, contributors)  # the alerts of its compliance periods
         return out
 
     # Views of the present.
@@ -316,9 +321,26 @@ class Engine:
             out.append(status_record(rt.slo, group, state, firing, wall_now))
         return out
 
-    def records(self, slo: str, wall_now: float) -> list[StatusRecord]:
-        rt = self._runtime(slo)
-        return [r for group, state in rt.groups() for r in compliance_records(rt.slo, group, state, wall_now)]
+    # Compliance records (sla.records, engine.compliance).
+    def records(self, slo: str, wall_now: float) -> list[ComplianceRecord]:
+        """The running record of every window (and the day) of every group, now."""
+        return compliance.running_records(self._runtime(slo), wall_now)
+
+    def compliance_due(self, slo: str, wall_now: float, running: bool = True) -> list[ComplianceRecord]:
+        """Finals of the periods event time closed, and (`running`) the running records once a minute."""
+        return compliance.due(self._runtime(slo), wall_now, running)
+
+    def compliance_sent(self, slo: str, records: Sequence[ComplianceRecord], wall_now: float) -> None:
+        """The broker acknowledged `records`: their finals are not due again (kept in the checkpoint)."""
+        compliance.mark_sent(self._runtime(slo), records, wall_now)
+
+    def note_dead_letters(self, by_service: Mapping[str, int], wall_now: float) -> None:
+        """Dead letters of each service, for the data quality of its SLOs' records (SLOs held only)."""
+        for service, count in by_service.items():
+            for name in self.slo_names_for(service):
+                rt = self._runtimes.get(name)
+                if rt is not None:
+                    compliance.note_dead_letters(rt, count, wall_now)
 
     def gauges(self, wall_now: float) -> Iterable[tuple[str, dict[str, str], float]]:
         for rt in list(self._runtimes.values()):

@@ -30,6 +30,7 @@ from slawatch.core.model import Slo
 from slawatch.core.slo_state import GroupedSloState, Outcome, SloState
 from slawatch.core.snapshot import grouped_to_bytes, state_to_bytes
 from slawatch.engine import checkpoint
+from slawatch.engine.compliance_log import ComplianceLog
 from slawatch.engine.contributors import MAX_KEYS, OTHER, Contributors
 
 MAGIC, VERSION = checkpoint.MAGIC, checkpoint.VERSION
@@ -48,7 +49,8 @@ def contributor_horizon_s(slo: Slo) -> float:
 
 class SloRuntime:
     __slots__ = ("slo", "grouped", "state", "book", "contributors", "horizon", "watermark", "decided",
-                 "last_received_wall", "pending", "_options", "policy", "no_data_after")
+                 "last_received_wall", "pending", "_options", "policy", "no_data_after",
+                 "compliance")
 
     def __init__(self, slo: Slo, is_excluded: Callable[[float], bool] | None, max_future_s: float,
                  config: LifecycleConfig) -> None:
@@ -66,6 +68,7 @@ class SloRuntime:
         self.decided = _NEG_INF  # the last decision instant
         self.last_received_wall: float | None = None
         self.pending: list[tuple[Notice, float, dict | None]] = []  # (notice, wall time, contributors)
+        self.compliance = ComplianceLog()  # alerts, data quality and finals of its compliance records
 
     def groups(self) -> list[tuple[str | None, SloState]]:
         if self.grouped:
@@ -293,6 +296,7 @@ class SloRuntime:
             "alerts": self.book.to_json(),
             "contributors": [[g, c.to_json()] for g, c in self.contributors.items()],
             "contributor_horizon_s": self.horizon,
+            "compliance": self.compliance.to_json(),
         }
         return b"".join((MAGIC, _HEADER.pack(VERSION, len(state)), state,
                          _DEFINITION_LENGTH.pack(len(definition)), definition, orjson.dumps(meta)))

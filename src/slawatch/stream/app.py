@@ -22,6 +22,7 @@ from slawatch.conventions import (
     APP_ID,
     GAP_ABSENT,
     GAP_LOST,
+    HEADER_REASON,
     TOPIC_BREACHES,
     TOPIC_CATALOG,
     TOPIC_DEADLETTER,
@@ -33,6 +34,7 @@ from slawatch.conventions import (
 from slawatch.catalog.records import catalog_records
 from slawatch.core.model import Catalog
 from slawatch.engine import Engine
+from slawatch.engine.compliance import dead_letter_services
 from slawatch.ingest.router import home_partition
 from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
@@ -53,7 +55,10 @@ EXIT_BATCH_FAILED = 75
 BATCH_MAX_RECORDS = 2000
 BATCH_WITHIN_S = 0.05  # the longest a record waits for batch-mates: part of detection latency
 EVALUATE_EVERY_S = 1.0  # wall-clock evaluation: no-data, and windows sliding while a service is quiet
-RECORDS_EVERY_S = 60.0
+STATUS_EVERY_S = 60.0  # sla.status of every owned SLO, quiet ones included
+# sla.records: how soon a final record follows event time passing a period's end; running records
+# go out at most once a minute per SLO, and only after new events (engine.compliance).
+RECORDS_CHECK_EVERY_S = 5.0
 
 
 @dataclass
@@ -183,6 +188,7 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
         await resolve_gaps(batch)
         async with engine_lock:
             out = pipeline.process(batch)
+            engine.note_dead_letters(dead_letter_services(out.dead, HEADER_REASON), time.time())  # data quality
             await _all_acknowledged(send_outbox(out) + pipeline.checkpoint(out.touched))
         # Only now is every effect of the batch durable: record where each partition resumes.
         await _all_acknowledged([write_through(progress_table, p, str(p), progress.to_bytes())
@@ -215,15 +221,20 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
             except Exception as exc:
                 _stop_worker(exc, [])
 
-    @app.timer(RECORDS_EVERY_S)
+    @app.timer(RECORDS_CHECK_EVERY_S)
     async def publish_records():
         if _ready(app):
             now = time.time()
-            futures = []
-            for slo in worker.owned_slos():
-                futures += send_status(engine.records(slo, now), TOPIC_RECORDS)
-                futures += send_status(engine.status(slo, now))
-            await _all_acknowledged(futures)
+            due = {slo: engine.compliance_due(slo, now) for slo in worker.owned_slos()}
+            await _all_acknowledged([f for records in due.values() for f in send_status(records, TOPIC_RECORDS)])
+            for slo, records in due.items():  # acknowledged: a final is not due again, even after a restart
+                engine.compliance_sent(slo, records, now)
+
+    @app.timer(STATUS_EVERY_S)
+    async def publish_status():
+        if _ready(app):
+            now = time.time()
+            await _all_acknowledged([f for slo in worker.owned_slos() for f in send_status(engine.status(slo, now))])
 
     async def resume_positions(streams: set) -> dict:
         """Each assigned sla.events partition resumes after its progress, if the log is still the one
