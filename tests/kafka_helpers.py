@@ -24,6 +24,12 @@ from slawatch.settings import EMBEDDED_SESSION_TIMEOUT_S
 REPO = Path(__file__).resolve().parents[1]
 
 
+# How long a test waits for a worker's answer to /metrics or /debug/state. A worker starved of CPU
+# (CI's busy cores) can take seconds to answer while it applies a batch; the tests assert counts,
+# not latency, so a slow answer must not read as a failure (it did at 2 s, under a soak's CPU hog).
+READ_TIMEOUT_S = 15.0
+
+
 def wait_for(predicate, timeout_s: float = 30.0, interval_s: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -84,7 +90,7 @@ class WorkerProcess:
             return "(no log)"
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        status, body = http_get(f"{self.url}/metrics")
+        status, body = http_get(f"{self.url}/metrics", READ_TIMEOUT_S)
         assert status == 200, f"/metrics answered {status}"
         samples = {}
         for family in text_string_to_metric_families(body.decode()):
@@ -97,8 +103,8 @@ class WorkerProcess:
 
     def state(self) -> dict:
         """Per SLO: checkpoint digest and size, and good/total/excluded over the last day."""
-        status, body = http_get(f"{self.url}/debug/state")
-        assert status == 200
+        status, body = http_get(f"{self.url}/debug/state", READ_TIMEOUT_S)
+        assert status == 200, f"/debug/state answered {status or 'nothing'} within {READ_TIMEOUT_S} s"
         return orjson.loads(body)
 
     def kill(self) -> None:
