@@ -112,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("events", help="JSON lines: one event or an array of events per line")
     replay.add_argument("--decision-step", type=positive_number,
                         help="seconds of event time between decisions (default: the worker's, 0.1)")
+    replay.add_argument("--summary", action="store_true", help="after the alerts, one JSON line per SLO and group: "
+                        "exact counts, SLI, error budget and burn rate of every window")
+    replay.add_argument("--at", type=_instant, metavar="TIME", help="event time of the summary: epoch seconds or "
+                        "RFC 3339 (default: the file's last event time)")
     catalog = group("catalog", "the service catalogue")
     validate = verb(catalog, "validate", cmd_catalog_validate,
                     "check catalogue files; errors name file, line and field", connection=False)
@@ -285,7 +289,18 @@ def cmd_replay(args, settings: Settings) -> int:
 
     catalog = existing_paths(args.catalog, "catalogue")
     events = readable_file(args.events, "events file")
-    return run_replay(catalog, events, sys.stdout, step_s=args.decision_step)
+    if args.at is not None and not args.summary:
+        args.verb_parser.error("--at gives the time of the --summary; add --summary")
+    return run_replay(catalog, events, sys.stdout, step_s=args.decision_step, summary=args.summary, at=args.at)
+
+
+def _instant(text: str) -> float:
+    from slawatch.replay import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_catalog_validate(args, settings: Settings) -> int:

@@ -14,6 +14,9 @@ runs after every line and prints what was decided. wall_clock="system" reads the
 
 The whole catalogue is watched from the first line, so an SLO that never sees an event raises
 no-data after its interval of file time.
+
+`--summary` adds, after the alerts, one `"type": "summary"` line per SLO and group: exact counts
+and ratios of every window at the file's last event time or `--at` (`engine.summary`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -34,15 +38,19 @@ from slawatch.settings import Settings
 
 
 def run_replay(catalog_paths: Sequence[str | Path], events_path: str | Path, out: TextIO | None = None,
-               wall_clock: str = "event", err: TextIO | None = None, step_s: float | None = None) -> int:
-    """Replay the file; return 0, or 1 when some line or event was refused (all others still count)."""
+               wall_clock: str = "event", err: TextIO | None = None, step_s: float | None = None,
+               summary: bool = False, at: float | None = None) -> int:
+    """Replay the file; return 0, or 1 when some line or event was refused (all others still count).
+
+    With `summary`, one summary line per SLO and group follows the alerts (`engine.summary`), at
+    event time `at`, by default the file's last event time."""
     if wall_clock not in ("event", "system"):
         raise ValueError(f"wall_clock must be 'event' or 'system', got {wall_clock!r}")
     out = out or sys.stdout
     err = err or sys.stderr
     engine = Engine(load_catalog(catalog_paths), step_s=Settings().decision_step_s if step_s is None else step_s)
     names = [slo.name for slo in engine.catalog.slos]
-    wall = -math.inf
+    wall = latest = -math.inf
     problems = 0
     watching = False
     with open(events_path, "rb") as source:
@@ -57,6 +65,7 @@ def run_replay(catalog_paths: Sequence[str | Path], events_path: str | Path, out
                 err.write(f"{events_path}:{where}: {invalid.reason}: {invalid.message}\n")
             if not decoded.events:
                 continue
+            latest = max(latest, max(e.ts for e in decoded.events))
             if wall_clock == "event":
                 wall = max(wall, max(e.ts for e in decoded.events))
             else:
@@ -70,4 +79,35 @@ def run_replay(catalog_paths: Sequence[str | Path], events_path: str | Path, out
                 err.write(f"{events_path}:line {number}: {reason}: {message} (ts {event.ts})\n")
             for record in engine.evaluate(wall):
                 out.write(orjson.dumps(record.payload, option=orjson.OPT_SORT_KEYS).decode() + "\n")
+    if summary:
+        problems += write_summaries(engine, names, latest if at is None else at, out, err)
     return 1 if problems else 0
+
+
+def write_summaries(engine: Engine, names: Sequence[str], at: float, out: TextIO, err: TextIO) -> int:
+    """One summary line per SLO and group at `at`; 1 (a problem) when there is no instant to use."""
+    if at == -math.inf:
+        err.write("replay --summary: the file has no events, so no time to summarise at; pass --at TIME\n")
+        return 1
+    for name in names:
+        for line in engine.summary(name, at, complete_history=True):  # replay restores no checkpoint
+            out.write(orjson.dumps(line, option=orjson.OPT_SORT_KEYS).decode() + "\n")
+    return 0
+
+
+def parse_instant(text: str) -> float:
+    """`--at`: epoch seconds, or an RFC 3339 time with its offset; ValueError says what is valid."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.strip().upper().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError(f"{text!r} is neither epoch seconds nor an RFC 3339 time with an offset "
+                             "(e.g. 1767572120 or 2026-01-05T00:15:20Z)") from None
+        return moment.timestamp()
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number of epoch seconds")
+    return value

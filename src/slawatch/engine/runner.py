@@ -342,6 +342,13 @@ class Engine:
                 if rt is not None:
                     compliance.note_dead_letters(rt, count, wall_now)
 
+    def summary(self, slo: str, at: float, complete_history: bool = False) -> list[dict]:
+        """`replay --summary`: exact counts and ratios per window at event time `at`, one per group.
+        `complete_history`: no checkpoint was restored, so the state saw every event (as in replay)."""
+        from slawatch.engine.summary import summary_lines
+
+        return summary_lines(self._runtime(slo), at, complete_history)
+
     def gauges(self, wall_now: float) -> Iterable[tuple[str, dict[str, str], float]]:
         for rt in list(self._runtimes.values()):
             yield from gauges_mod.slo_gauges(rt)
