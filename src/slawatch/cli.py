@@ -1,4 +1,4 @@
-"""`slawatch` command line: run, worker, broker, topics, demo, tail, alerts, status, replay, catalog.
+"""`slawatch` command line: run, worker, broker, topics, demo, tail, alerts, status, report, replay, catalog.
 
 Each verb builds the one Settings object from flags and environment and hands it down. A problem the
 person at the terminal can fix (a bad flag, a missing file, a broker that does not answer) is said
@@ -21,6 +21,7 @@ from slawatch.cli_checks import (CliError, catalog_from, data_dir, existing_path
                                  problem_line, reachable_broker, readable_file, require_topic)
 from slawatch.notify import command as notify_alertmanager
 from slawatch.settings import Settings, add_arguments, build_settings
+from slawatch.report import command as report_command
 from slawatch.ui import command as status_page
 
 log = logging.getLogger("slawatch")
@@ -106,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
                                            cmd_notify_alertmanager, "post sla.warnings and sla.breaches to "
                                            "Alertmanager (API v2), re-sending firing alerts every minute"))
     status_page.add_arguments(verb(verbs, "ui", cmd_ui, "serve the status page (HTML from sla.status) on 127.0.0.1"))
+    report_command.add_arguments(verb(verbs, "report", cmd_report, "the compliance report of a period (HTML, JSON or "
+                                      "Markdown) from sla.records, or from --events with the replay engine"))
     replay = verb(verbs, "replay", cmd_replay, "run the engine and policies over a JSONL file, no broker; prints alerts",
                   connection=False)
     replay.add_argument("--catalog", action="append", required=True, help="catalogue file or folder, repeatable")
@@ -282,6 +285,10 @@ def cmd_notify_alertmanager(args, settings: Settings) -> int:
 
 def cmd_ui(args, settings: Settings) -> int:
     return status_page.run(args, settings)
+
+
+def cmd_report(args, settings: Settings) -> int:
+    return report_command.run(args, settings)
 
 
 def cmd_replay(args, settings: Settings) -> int:

@@ -69,7 +69,7 @@ def test_a_day_closing_in_event_time_gives_one_final_per_window_with_brute_force
         assert payload["budget"]["used_ratio"] == round((len(counted) - good) / (0.01 * len(counted)), 6)
         assert payload["status"] == "final" and payload["as_of"] == "2026-01-06T00:00:00.000Z"
     daily = got["api-availability||daily|2026-01-05"]
-    assert daily["no_data"] == {"seconds": 1800.0, "resolution_s": 60}  # the quiet half hour
+    assert daily["no_data"] == {"seconds": 1800.0, "resolution_s": 60, "min_gap_s": 900.0}  # the quiet half hour
     assert daily["peak_per_minute"] == 6
     pages = [a for a in daily["alerts"] if a["severity"] == "page"]
     assert pages and all(OUTAGE[0] <= _epoch(a["start"]) < OUTAGE[1] + 60 for a in pages)

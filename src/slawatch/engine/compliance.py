@@ -15,8 +15,8 @@ so a final replaces the running record of its period.
 
 Exact where the state is: calendar periods (the Finalizer's totals), rolling windows by the ring's
 rounding rule. No-data time is counted in buckets of the finest ring level that still holds the
-whole period (`no_data.resolution_s` says which): buckets without a good or bad event, less their
-excluded time. Data quality is the SLO's (not the group's): the events it refused and the
+whole period (`no_data.resolution_s` says which): runs of buckets without a good or bad event
+lasting at least the SLO's no-data interval (default 15 minutes), less their excluded time. Data quality is the SLO's (not the group's): the events it refused and the
 service's dead letters, per quarter hour of event time (`compliance_log`).
 """
 
@@ -37,6 +37,7 @@ from slawatch.engine.records import rfc3339
 
 SCHEMA_VERSION = 2
 RUNNING_EVERY_S = 60.0
+DEFAULT_NO_DATA_GAP_S = 900.0
 DAY_S = 86400
 MAX_CATCH_UP = 40  # closed periods finalised at once after a jump in event time (newest kept)
 CALENDAR, ROLLING, DAILY = "calendar", "rolling", "daily"
@@ -46,12 +47,12 @@ _NEG_INF = -math.inf
 
 @dataclass(frozen=True, slots=True)
 class ComplianceRecord:
-    """One sla.records record; `start_s` is its period's start (epoch s) for the final bookkeeping."""
+    """One sla.records record; `index` numbers its period in its track (the final bookkeeping)."""
 
     key: str
     payload: dict
     final: bool
-    start_s: float
+    index: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Period:
     start: float
     end: float
     length_s: float  # the budget's time base: the period, the rolling window, a day
+    index: int  # calendar: the period's number (core.calendar); rolling and daily: the UTC day's
     time_zone: str = "UTC"
 
 
@@ -90,17 +92,18 @@ def calendar_label(window: CalendarWindow, index: int) -> str:
 
 def calendar_period(window: CalendarWindow, index: int) -> Period:
     start, end = periods(window).bounds_of_index(index)
-    return Period(window.name, CALENDAR, calendar_label(window, index), start, end, end - start, window.time_zone)
+    return Period(window.name, CALENDAR, calendar_label(window, index), start, end, end - start, index,
+                  window.time_zone)
 
 
 def rolling_period(window: RollingWindow, end: float) -> Period:
     """The window ending at `end`, labelled with the UTC day `end` closes (or is in, while running)."""
     day = math.ceil(end / DAY_S) - 1
-    return Period(window.name, ROLLING, _utc_date(day * DAY_S), end - window.duration_s, end, window.duration_s)
+    return Period(window.name, ROLLING, _utc_date(day * DAY_S), end - window.duration_s, end, window.duration_s, day)
 
 
 def daily_period(day: int) -> Period:
-    return Period(DAILY, DAILY, _utc_date(day * DAY_S), day * DAY_S, (day + 1) * DAY_S, DAY_S)
+    return Period(DAILY, DAILY, _utc_date(day * DAY_S), day * DAY_S, (day + 1) * DAY_S, DAY_S, day)
 
 
 # Figures of one period.
@@ -147,19 +150,31 @@ def _per_bucket(state: SloState, level: int, start: float, stop: float) -> tuple
     return resolution, first, counted + [0] * (end - first - len(counted))
 
 
+def no_data_gap_s(slo: Slo) -> float:
+    """The shortest stretch without events that counts as no data: the SLO's no-data interval, else
+    DEFAULT_NO_DATA_GAP_S (a quiet minute between two events of a thin service is not missing data)."""
+    return float(slo.alerting.no_data_after_s or DEFAULT_NO_DATA_GAP_S)
+
+
 def no_data(state: SloState, start: float, stop: float, schedule) -> dict:
-    """Seconds of [start, stop) in ring buckets without a counted event, less their excluded time."""
+    """Time of [start, stop) in runs of ring buckets without a counted event that last at least the
+    SLO's no-data gap, less their excluded time."""
+    gap = no_data_gap_s(state.slo)
     level = _holding_level(state, start)
     if level is None:
-        return {"seconds": None, "resolution_s": None}
+        return {"seconds": None, "resolution_s": None, "min_gap_s": gap}
     resolution, first, counted = _per_bucket(state, level, start, stop)
-    seconds = 0.0
-    for k, n in enumerate(counted, start=first):
+    seconds, run = 0.0, []
+    for k, n in enumerate([*counted, 1], start=first):  # a sentinel ends the last run
         if n == 0:
-            edge = k * resolution
-            excluded = schedule.excluded_seconds(edge, edge + resolution) if schedule else 0.0
-            seconds += resolution - excluded
-    return {"seconds": round(seconds, 3), "resolution_s": resolution}
+            run.append(k)
+            continue
+        if run and len(run) * resolution >= gap:
+            edges = [(j * resolution, (j + 1) * resolution) for j in run]
+            excluded = sum(schedule.excluded_seconds(a, b) for a, b in edges) if schedule else 0.0
+            seconds += len(run) * resolution - excluded
+        run = []
+    return {"seconds": round(seconds, 3), "resolution_s": resolution, "min_gap_s": gap}
 
 
 def peak_per_minute(state: SloState, start: float, stop: float) -> int | None:
@@ -229,7 +244,7 @@ def build(rt, group: str | None, state: SloState, period: Period, as_of: float, 
         "data_quality": log.quality_in(period.start, stop),
     }
     key = record_key(slo.name, group, period.window, period.label)
-    return ComplianceRecord(key, payload, final, period.start)
+    return ComplianceRecord(key, payload, final, period.index)
 
 
 # Which records are due.
@@ -299,7 +314,7 @@ def _finals(rt, group: str | None, state: SloState, wall_now: float) -> list[Com
         if log.checked.get(book) == current:
             continue
         done = log.finals.get(book)
-        first = current - 1 if done is None else max(_index_of(track, done[0]) + 1, current - MAX_CATCH_UP)
+        first = current - 1 if done is None else max(done[0] + 1, current - MAX_CATCH_UP)
         found = []
         for index in range(first, current):
             period = _closed_period(track, index)
@@ -325,7 +340,7 @@ def _revisions(rt, group: str | None, state: SloState, wall_now: float) -> list[
         done = log.finals.get(f"{gkey}|{_track_name(track)}")
         if done is None:
             continue
-        period = _closed_period(track, _index_of(track, done[0]))
+        period = _closed_period(track, done[0])
         if not _retained(state, period):
             continue
         good, total, _ = _counts(state, period, period.end)
@@ -359,8 +374,8 @@ def mark_sent(rt, records: Iterable[ComplianceRecord], wall_now: float) -> None:
         if record.final:
             book = f"{group_key(_group_value(p))}|{p['window']}"
             done = log.finals.get(book)
-            if done is None or record.start_s >= done[0]:
-                log.finals[book] = [record.start_s, p["good"], p["total"], p["revision"]]
+            if done is None or record.index >= done[0]:
+                log.finals[book] = [record.index, p["good"], p["total"], p["revision"]]
         else:
             log.running_wall, log.running_watermark = wall_now, rt.watermark
 

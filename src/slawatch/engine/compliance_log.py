@@ -10,8 +10,8 @@ worker still lists a period's alerts and neither forgets nor repeats a final rec
 - quality: refused events (too old, too far ahead, invalid: the state's own counters, sampled) and
   dead letters of the service, per QUALITY_BUCKET_S of event time (every zone's period edges fall
   on quarter hours).
-- finals: per group and window, the last final record published: period start, good, total and
-  revision. A final is marked only once its send was acknowledged (`mark_sent`), so a crash between
+- finals: per group and window, the last final record published: its period's index (a calendar
+  period's number, else the UTC day's), good, total and revision. A final is marked only once its send was acknowledged (`mark_sent`), so a crash between
   the two publishes it again under the same key, never loses it.
 
 Not kept (memory only): when the last running record was sent, and what has been checked since.
@@ -43,7 +43,7 @@ class ComplianceLog:
     alerts: dict[str, dict[str, dict]] = field(default_factory=dict)  # group key -> alert id -> entry
     quality: dict[int, list[int]] = field(default_factory=dict)  # bucket index -> [too_old, ahead, invalid, dead]
     sampled: dict[str, list[int]] = field(default_factory=dict)  # group key -> state counters last sampled
-    finals: dict[str, list] = field(default_factory=dict)  # "group|window" -> [start, good, total, revision]
+    finals: dict[str, list] = field(default_factory=dict)  # "group|window" -> [index, good, total, revision]
     # Memory only.
     running_wall: float = -math.inf
     running_watermark: float = -math.inf
