@@ -17,7 +17,7 @@ help: ## list targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test,bench,report]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create or update .venv with slawatch and its test tools
