@@ -1,0 +1,253 @@
+"""Three months of history for the report's tests: a small catalogue and its events, from a seed.
+
+`write_history(directory)` writes `catalog.yaml` (native form) and `events.jsonl` for 2026-09-01 ..
+2026-11-30 UTC and returns the raw facts a brute-force recomputation needs. Each line of the file is
+one `sla.events` record: the JSON array of one service's events of one 10-minute tick (see TICK_S).
+The story:
+
+- payments, contractual SLA `payments-customer-sla` (99.9 % of each customer's payments succeed per
+  calendar month, UTC, grouped by customer): acme, globex and initech, each a payment every ~12
+  minutes at the start; every 5,000th payment of a customer fails, in November initech's every 1,600th
+  (it attains with most of its budget spent). Incident 1, 2026-09-17 14:00-15:30: globex's clients
+  retry (a payment every ~12 s) and 2 in 5 fail (authorise, eu-west-1): globex misses September
+  (~96 %), the others attain every month. Maintenance 2026-10-18 10:00-12:00 is an exclusion of the
+  service: every payment of 10:20-11:40 fails, and none of them counts (counted, every customer would
+  miss October).
+- search, latency SLO `search-latency` (99 % of searches within 300 ms, per calendar month, and 28 d):
+  a search every ~6 minutes at the start, every 1,000th slow. Incident 2, 2026-11-10 09:00-11:00:
+  a search every ~20 s, 1 in 5 slow (us-east-1): it pages, and November is still met (~75 % of the
+  budget spent).
+- traffic grows 20 % a month (the rate x 1.2 every 30 days), with a daily swing (peak 14:00 UTC).
+
+Timing is seeded (random.Random(seed)); which events fail is counted ("every n-th"), so the story
+holds for any seed. Measured here (2 shared cores): ~74k events in ~26k records, 10 MB, written in
+~1 s; `slawatch replay` over it takes 11-14 s.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import groupby
+from pathlib import Path
+from typing import NamedTuple
+
+import orjson
+
+START = datetime(2026, 9, 1, tzinfo=timezone.utc).timestamp()
+END = datetime(2026, 12, 1, tzinfo=timezone.utc).timestamp()
+GROWTH_PER_30_DAYS = 1.2
+PEAK_HOUR_UTC = 14
+DAILY_SWING = 0.4  # the rate is 1 +- 0.4 times the day's mean
+SLA = "payments-customer-sla"
+LATENCY_SLO = "search-latency"
+LATENCY_THRESHOLD_MS = 300.0
+CUSTOMERS = ("acme", "globex", "initech")
+PAYMENT_INTERVAL_S = 720.0  # mean time between a customer's payments at START
+SEARCH_INTERVAL_S = 360.0
+PAYMENT_INCIDENT_SPEED_UP = 40.0  # globex's clients retry
+SEARCH_INCIDENT_SPEED_UP = 10.0  # a busy morning
+# Events come in 10-minute ticks, every event of a tick in its first 0.1 s (one decision step). The
+# engine decides at each step that events cross and at each alert-window edge behind them, about a
+# millisecond each; with ticks, and alert windows a whole number of ticks long, that is once per tick
+# and SLO: three months replay in ~12 s; the same events each at its own time, one a line, ~4 minutes.
+TICK_S = 600.0
+
+
+def _utc(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+class HistoryEvent(NamedTuple):
+    """One event as written (ts in epoch seconds, exactly as the decoder reads it back)."""
+
+    service: str
+    ts: float
+    ok: bool
+    latency_ms: float
+    operation: str
+    customer: str | None
+    region: str
+
+
+class Interval(NamedTuple):
+    start: float
+    end: float
+
+
+class Incident(NamedTuple):
+    """A period of errors: which service (and customer) and when; `kind` says what went wrong."""
+
+    name: str
+    service: str
+    customer: str | None
+    interval: Interval
+    kind: str  # "errors" (ok false) or "slow" (latency over the threshold)
+
+
+INCIDENTS = (
+    Incident("globex-payments-failing", "payments", "globex",
+             Interval(_utc("2026-09-17T14:00:00+00:00"), _utc("2026-09-17T15:30:00+00:00")), "errors"),
+    Incident("search-slow", "search", None,
+             Interval(_utc("2026-11-10T09:00:00+00:00"), _utc("2026-11-10T11:00:00+00:00")), "slow"),
+)
+MAINTENANCE = Interval(_utc("2026-10-18T10:00:00+00:00"), _utc("2026-10-18T12:00:00+00:00"))
+MAINTENANCE_OUTAGE = Interval(_utc("2026-10-18T10:20:00+00:00"), _utc("2026-10-18T11:40:00+00:00"))
+INITECH_WORSE_FROM = _utc("2026-11-01T00:00:00+00:00")
+
+# The workbook's windows (docs/catalogue.md), the shortest one tick long; a low-traffic guard (a
+# customer sends ~5-15 payments an hour, so one failure alone must not page).
+ALERTING = """
+          min_events: 20
+          windows:
+            - {name: page-fast, severity: page, long: 1h, short: 10m, budget_percent: 2}
+            - {name: page-slow, severity: page, long: 6h, short: 30m, budget_percent: 5}
+            - {name: ticket-fast, severity: ticket, long: 1d, short: 2h, budget_percent: 10}
+            - {name: ticket-slow, severity: ticket, long: 3d, short: 6h, budget_percent: 10}"""
+
+CATALOG = f"""\
+# Generated by tests/report_history.py: three months of history for the report's tests.
+apiVersion: slawatch/v1
+kind: Catalog
+services:
+  - name: payments
+    owner: team-payments
+    tier: "0"
+    description: Card payments for merchants.
+    runbook_url: https://runbooks.example.com/payments
+    exclusions:
+      - start: "{datetime.fromtimestamp(MAINTENANCE.start, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+        end: "{datetime.fromtimestamp(MAINTENANCE.end, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+        reason: announced card-network migration
+    slos:
+      - name: {SLA}
+        description: 99.9 % of each customer's payments succeed in each calendar month.
+        objective: 99.9
+        contractual: true
+        sli: {{availability: {{}}}}
+        windows: [{{calendar: month, time_zone: UTC}}]
+        group_by: {{dimension: customer, max_groups: 50}}
+        alerting: {ALERTING}
+  - name: search
+    owner: team-discovery
+    tier: "2"
+    description: Product search.
+    slos:
+      - name: {LATENCY_SLO}
+        description: 99 % of searches answer within {LATENCY_THRESHOLD_MS:g} ms.
+        objective: 99
+        sli: {{latency: {{threshold_ms: {LATENCY_THRESHOLD_MS:g}}}}}
+        windows: [{{calendar: month, time_zone: UTC}}, 28d]
+        alerting: {ALERTING}
+"""
+
+
+@dataclass(frozen=True)
+class History:
+    """Where the history was written and what is in it, for a brute-force check of the report."""
+
+    directory: Path
+    catalog_path: Path
+    events_path: Path
+    seed: int
+    start: float  # 2026-09-01T00:00Z
+    end: float  # 2026-12-01T00:00Z, exclusive
+    events: tuple[HistoryEvent, ...]  # in time order, as in the file
+    incidents: tuple[Incident, ...]
+    maintenance: Interval  # the payments service's exclusion
+    maintenance_outage: Interval  # when, inside it, every payment failed
+
+
+def write_history(directory: Path, seed: int = 7) -> History:
+    """Write catalog.yaml and events.jsonl into `directory` (created if missing) and describe them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    events = sorted([*_payments(rng), *_searches(rng)], key=lambda e: (e.ts, e.service, e.customer or ""))
+    catalog_path = directory / "catalog.yaml"
+    catalog_path.write_text(CATALOG)
+    events_path = directory / "events.jsonl"
+    events_path.write_bytes(b"".join(_line(batch) for batch in _records(events)))
+    return History(directory, catalog_path, events_path, seed, START, END, tuple(events), INCIDENTS, MAINTENANCE,
+                   MAINTENANCE_OUTAGE)
+
+
+def rate_factor(ts: float) -> float:
+    """How many times the starting rate events arrive at `ts`: monthly growth times the daily swing."""
+    growth = GROWTH_PER_30_DAYS ** ((ts - START) / (30 * 86_400))
+    hour = (ts % 86_400) / 3600
+    return growth * (1 + DAILY_SWING * math.cos(2 * math.pi * (hour - PEAK_HOUR_UTC) / 24))
+
+
+def _arrivals(rng: random.Random, interval_s: float, faster: Callable[[float], float]) -> Iterator[float]:
+    """Event times in [START, END): on average `interval_s` / rate_factor apart, / faster(t) more."""
+    t = START + rng.uniform(0, interval_s)
+    while t < END:
+        yield t
+        t += interval_s / (rate_factor(t) * faster(t)) * rng.uniform(0.5, 1.5)
+
+
+def _faster_during(interval: Interval | None, factor: float) -> Callable[[float], float]:
+    """The arrival speed-up at a time: `factor` inside `interval`, else 1 (retries, a busy hour)."""
+    def speed_up(t: float) -> float:
+        return factor if interval is not None and _inside(t, interval) else 1.0
+    return speed_up
+
+
+def _payments(rng: random.Random) -> Iterator[HistoryEvent]:
+    incident = INCIDENTS[0]
+    for customer in CUSTOMERS:
+        hit = customer == incident.customer
+        faster = _faster_during(incident.interval if hit else None, PAYMENT_INCIDENT_SPEED_UP)
+        for i, t in enumerate(_arrivals(rng, PAYMENT_INTERVAL_S, faster)):
+            in_incident = hit and _inside(t, incident.interval)
+            every = 1600 if customer == "initech" and t >= INITECH_WORSE_FROM else 5000
+            fails = (in_incident and i % 5 in (0, 2)) or _inside(t, MAINTENANCE_OUTAGE) or i % every == every - 1
+            region = "eu-west-1" if in_incident or i % 3 else "us-east-1"
+            operation = "authorise" if in_incident or i % 2 else "capture"
+            yield _event("payments", t, not fails, 120 + rng.expovariate(1 / 60), operation, customer, region)
+
+
+def _searches(rng: random.Random) -> Iterator[HistoryEvent]:
+    incident = INCIDENTS[1]
+    for i, t in enumerate(_arrivals(rng, SEARCH_INTERVAL_S, _faster_during(incident.interval, SEARCH_INCIDENT_SPEED_UP))):
+        in_incident = _inside(t, incident.interval)
+        slow = (in_incident and i % 5 == 1) or i % 1000 == 999
+        latency = rng.uniform(900, 2500) if slow else min(rng.lognormvariate(math.log(80), 0.4), LATENCY_THRESHOLD_MS - 1)
+        region = "us-east-1" if (slow and in_incident) or i % 2 else "eu-west-1"
+        operation = "GET /suggest" if i % 4 == 3 else "GET /search"
+        yield _event("search", t, i % 2000 != 1999, latency, operation, None, region)
+
+
+def _event(service: str, t: float, ok: bool, latency_ms: float, operation: str, customer: str | None,
+           region: str) -> HistoryEvent:
+    """The event at its place in its tick: [tick, tick + 0.04 s) for payments, 0.05 s later for search."""
+    tick = t // TICK_S * TICK_S
+    lane = 0.0 if service == "payments" else 0.05
+    ts = tick + lane + (t - tick) / TICK_S * 0.04
+    return HistoryEvent(service, round(ts * 1000) / 1000, ok, round(latency_ms, 1), operation, customer, region)
+
+
+def _records(events: list[HistoryEvent]) -> Iterator[list[HistoryEvent]]:
+    """One record per tick and service, in time order."""
+    for _, batch in groupby(events, key=lambda e: (e.ts // TICK_S, e.service)):
+        yield list(batch)
+
+
+def _line(batch: list[HistoryEvent]) -> bytes:
+    return orjson.dumps([_document(e) for e in batch]) + b"\n"
+
+
+def _document(event: HistoryEvent) -> dict:
+    stamp = datetime.fromtimestamp(event.ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    doc = {"service": event.service, "ts": stamp, "ok": event.ok, "latency_ms": event.latency_ms,
+           "operation": event.operation, "region": event.region}
+    if event.customer is not None:
+        doc["customer"] = event.customer
+    return doc
+
+
+def _inside(t: float, interval: Interval) -> bool:
+    return interval.start <= t < interval.end
