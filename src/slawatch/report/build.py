@@ -37,6 +37,7 @@ class Day:
     sli: float | None
     excluded_events: int
     no_data_seconds: float | None
+    no_data_resolution_s: int | None  # the ring buckets no-data time was counted in
     peak_per_minute: int | None
     refused_events: int
     dead_letters: int
@@ -196,8 +197,8 @@ def burn_down(r: Record, days: Sequence[Day]) -> list[dict]:
 
 # Days and totals.
 def day_of(r: Record) -> Day:
-    return Day(r.period, r.good, r.bad, r.total, r.sli, r.excluded_events, r.no_data_seconds, r.peak_per_minute,
-               r.refused_events, r.dead_letters, r.final)
+    return Day(r.period, r.good, r.bad, r.total, r.sli, r.excluded_events, r.no_data_seconds, r.no_data_resolution_s,
+               r.peak_per_minute, r.refused_events, r.dead_letters, r.final)
 
 
 def sum_days(days_by_group: Iterable[Sequence[Day]]) -> list[Day]:
@@ -214,7 +215,7 @@ def sum_days(days_by_group: Iterable[Sequence[Day]]) -> list[Day]:
         no_data = [d.no_data_seconds for d in found if d.no_data_seconds is not None]
         out.append(Day(text, good, sum(d.bad for d in found), total, _r(good / total) if total else None,
                        sum(d.excluded_events for d in found), min(no_data) if no_data else None,
-                       max(peaks) if peaks else None, max(d.refused_events for d in found),
+                       max((d.no_data_resolution_s or 0 for d in found), default=None) or None, max(peaks) if peaks else None, max(d.refused_events for d in found),
                        max(d.dead_letters for d in found), all(d.final for d in found)))
     return out
 

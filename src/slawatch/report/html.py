@@ -35,6 +35,7 @@ ul.evidence { margin: 4px 0 0; color: #333; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; }
 .chart svg { width: 100%; height: auto; }
 section.slo { break-inside: avoid-page; }
+section.actions { break-before: page; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
   @page { size: A4; margin: 14mm 12mm; }
@@ -206,10 +207,9 @@ def render_html(doc: dict) -> str:
             f'{escape(when(doc["data_until"]))}. Source: {escape(doc["source"])}.</p>']
     if "portfolio" in doc:
         body.append(portfolio_html(doc["portfolio"]))
-    body += ["<h2>Review actions</h2>", actions_html(doc), "<h2>Agreements</h2>", agreements_html(doc),
-             customers_html(doc)]
+    body += ["<h2>Agreements</h2>", agreements_html(doc), customers_html(doc)]
     body += [slo_html(doc, slo, parts) for slo, parts in sorted(by_slo(doc).items())]
-    body.append(traffic_html(doc))
+    body += [traffic_html(doc), '<section class="actions"><h2>Review actions</h2>', actions_html(doc), "</section>"]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{escape(doc['title'])}</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")

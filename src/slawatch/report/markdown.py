@@ -122,8 +122,8 @@ def render_markdown(doc: dict) -> str:
              f"Source: {doc['source']}.", ""]
     if "portfolio" in doc:
         lines += portfolio_lines(doc["portfolio"])
-    lines += actions_lines(doc) + summary_lines(doc) + customer_lines(doc)
+    lines += summary_lines(doc) + customer_lines(doc)
     for slo, parts in sorted(by_slo(doc).items()):
         lines += slo_lines(slo, parts)
-    lines += traffic_lines(doc)
+    lines += traffic_lines(doc) + actions_lines(doc)  # what happened, why, then what to do
     return "\n".join(lines).rstrip() + "\n"

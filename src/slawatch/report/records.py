@@ -52,6 +52,7 @@ class Record:
     excluded_events: int
     excluded_seconds: float
     no_data_seconds: float | None
+    no_data_resolution_s: int | None
     peak_per_minute: int | None
     alerts: tuple[Alert, ...]
     refused_events: int
@@ -74,7 +75,7 @@ class Record:
                    epoch(p["as_of"]), float(p.get("elapsed_ratio", 1.0)), float(p["objective"]), p["unit"],
                    p["good"], p["bad"], int(p["total"]), p["sli"], p["attained"], p["budget"],
                    int(p["excluded"]["events"]), float(p["excluded"]["seconds"]), p["no_data"]["seconds"],
-                   p.get("peak_per_minute"), alerts, int(quality["refused_events"]), int(quality["dead_letters"]))
+                   p["no_data"]["resolution_s"], p.get("peak_per_minute"), alerts, int(quality["refused_events"]), int(quality["dead_letters"]))
 
 
 def parse(payloads: Iterable[tuple[str, dict]]) -> list[Record]:
