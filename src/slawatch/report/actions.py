@@ -9,11 +9,14 @@ The rules (docs/reports.md says the same in words; thresholds are the constants 
    ends: budget used / share of the period gone > 1.
 3. `telemetry` (high): the numbers cannot be trusted yet: more than NO_DATA_SHARE of the days
    reported without data, or more than BAD_INPUT_SHARE of the input refused or dead-lettered.
-4. `incident` (medium): each page or breach in the range, with the operations and regions (and the
-   customer, for a grouped SLO) that had the most bad events when it was decided.
+4. `incident` (medium): each incident (overlapping pages of one SLO or group) of at least
+   INCIDENT_MIN_S and INCIDENT_MIN_BAD bad events in the range, the longest MAX_INCIDENT_ACTIONS, with the operations and regions (and
+   the customer, for a grouped SLO) that had the most bad events when it was decided.
 5. `demand` (medium): a service whose forecast traffic for the next period exceeds the last
    period's by more than the growth threshold.
-6. `raise-objective` (low): the last RAISE_PERIODS final periods of a calendar window all met the
+6. `paging-noise` (low): an SLO with at least NOISE_MIN_INCIDENTS incidents whose top contributors
+   had fewer than INCIDENT_MIN_BAD bad events: a lone failure pages; set `alerting.min_events`.
+7. `raise-objective` (low): the last RAISE_PERIODS final periods of a calendar window all met the
    objective with less than RAISE_BUDGET_USED of the budget used: the level could be raised, or the
    budget spent on change.
 
@@ -33,8 +36,12 @@ NO_DATA_SHARE = 0.05
 BAD_INPUT_SHARE = 0.01
 RAISE_PERIODS = 3
 RAISE_BUDGET_USED = 0.25
-INCIDENT_SEVERITIES = frozenset({"page", "breach"})
-RULES = ("missed", "at-risk", "telemetry", "incident", "demand", "raise-objective")
+INCIDENT_MIN_S = 600  # shorter incidents are in the incident table only
+INCIDENT_MIN_BAD = 3  # an incident whose top contributors had fewer bad events is a lone failure paging
+NOISE_MIN_INCIDENTS = 3  # that many lone-failure incidents of one SLO make a `paging-noise` action
+MAX_INCIDENT_ACTIONS = 10
+EVIDENCE_INCIDENTS = 5  # incidents named in a missed period's evidence, the longest
+RULES = ("missed", "at-risk", "telemetry", "incident", "demand", "paging-noise", "raise-objective")
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,13 @@ def _budget_line(p) -> str:
 
 
 def _incidents_of_period(s, p) -> list[str]:
-    inside = [i for i in s.incidents if i.severity in INCIDENT_SEVERITIES and p.start <= i.start < p.end]
-    return [f"{i.severity} {i.rule} from {when(i.start)} for {duration(i.duration_s)}: {contributors_text(i.contributors)}"
-            for i in inside]
+    inside = [i for i in s.incidents if p.start <= i.start < p.end]
+    longest = sorted(inside, key=lambda i: -i.duration_s)[:EVIDENCE_INCIDENTS]
+    lines = [f"paged from {when(i.start)} for {duration(i.duration_s)} ({', '.join(i.rules)}): "
+             f"{contributors_text(i.contributors)}" for i in sorted(longest, key=lambda i: i.start)]
+    if len(inside) > len(longest):
+        lines.append(f"and {len(inside) - len(longest)} shorter pages")
+    return lines
 
 
 def missed(found) -> list[Action]:
@@ -104,17 +115,40 @@ def at_risk(found) -> list[Action]:
 
 
 def incidents(found) -> list[Action]:
+    """The longest incidents (pages) of at least INCIDENT_MIN_S, at most MAX_INCIDENT_ACTIONS."""
     out = []
     for s in found:
         for i in s.incidents:
-            if i.severity not in INCIDENT_SEVERITIES:
+            if i.duration_s < INCIDENT_MIN_S or _bad(i.contributors) < INCIDENT_MIN_BAD:
                 continue
             whom = f" for {group_label(s.dimension, s.group)}" if s.group else ""
             out.append(Action(0, "incident", "medium",
-                              f"Find the cause behind the {i.severity} on {s.slo}{whom} at {when(i.start)}",
+                              f"Find the cause of the incident on {s.slo}{whom} at {when(i.start)}",
                               s.slo, s.group,
-                              [f"{i.rule} ({i.type}) for {duration(i.duration_s)}, until {when(i.end)}",
+                              [f"paged for {duration(i.duration_s)} ({', '.join(i.rules)}), until {when(i.end)}",
                                f"top contributors: {contributors_text(i.contributors)}"], i.duration_s))
+    return sorted(out, key=lambda a: -a.weight)[:MAX_INCIDENT_ACTIONS]
+
+
+def _bad(contributors: dict) -> int:
+    return sum(item["bad"] for item in (contributors or {}).get("operation", []))
+
+
+def paging_noise(found) -> list[Action]:
+    """SLOs paging on lone failures: their alert windows hold so few events that one bad one pages."""
+    by_slo: dict[str, list] = {}
+    for s in found:
+        by_slo.setdefault(s.slo, []).extend((s, i) for i in s.incidents if _bad(i.contributors) < INCIDENT_MIN_BAD)
+    out = []
+    for slo, thin in sorted(by_slo.items()):
+        if len(thin) < NOISE_MIN_INCIDENTS:
+            continue
+        whom = sorted({group_label(s.dimension, s.group) for s, _ in thin if s.group})
+        out.append(Action(0, "paging-noise", "low", f"{slo} paged {len(thin)} times on fewer than {INCIDENT_MIN_BAD} "
+                          "bad events: set alerting.min_events so a lone failure of a thin service does not page",
+                          slo, None, [f"{len(thin)} of its incidents had fewer than {INCIDENT_MIN_BAD} bad events "
+                                      "among their top contributors" + (f" ({', '.join(whom)})" if whom else "")],
+                          float(len(thin))))
     return out
 
 
@@ -167,19 +201,26 @@ def demand(traffic) -> list[Action]:
         out.append(Action(0, "demand", "medium",
                           f"Traffic of {t.service} is forecast to grow {pct(t.growth_ratio - 1, 0)} next period: "
                           "check that its agreed levels and capacity still hold", None, None,
-                          [f"forecast {number(f['events_next_period'])} events in the next {f['horizon_days']} days "
-                           f"({f['method']}, {pct(f['level'], 0)} interval per day "
-                           f"{number(min(f['lower']))}-{number(max(f['upper']))})",
-                           f"busiest minute next period up to {number(f['peak_per_minute_next_period'])} events"
-                           if f.get("peak_per_minute_next_period") is not None else "busiest minute: not known"],
+                          [f"forecast {round(f['events_next_period']):,} events in the next {f['horizon_days']} days "
+                           f"({f['method']}; {pct(f['level'], 0)} interval per day {round(min(f['lower'])):,} to "
+                           f"{round(max(f['upper'])):,})", _peak_line(t)],
                           t.growth_ratio))
     return out
+
+
+def _peak_line(t) -> str:
+    seen = [d["peak_per_minute"] for d in t.days if d["peak_per_minute"] is not None]
+    ahead = t.forecast.get("peak_per_minute_next_period")
+    if not seen or ahead is None:
+        return "busiest minute: not known"
+    return (f"a day's busiest minute: forecast up to {ahead:g} events next period ({max(seen)} at most so far, "
+            "counted by its busiest group for a grouped SLO)")
 
 
 def review_actions(found, customers, traffic, records: Sequence[Record], rng: Range) -> list[Action]:
     """Every action the rules find, ranked (1 = first to do)."""
     found_all = (missed(found) + at_risk(found) + telemetry(found, rng) + incidents(found) + demand(traffic)
-                 + raise_objective(found, records, rng))
+                 + paging_noise(found) + raise_objective(found, records, rng))
     ranked = sorted(found_all, key=lambda a: (RULES.index(a.rule), -a.weight, a.slo or "", a.group or ""))
     return [Action(n, a.rule, a.severity, a.title, a.slo, a.group, a.evidence, round(a.weight, 6))
             for n, a in enumerate(ranked, start=1)]

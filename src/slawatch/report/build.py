@@ -85,10 +85,10 @@ class PeriodFigures:
 
 
 @dataclass(frozen=True)
-class Incident:
+class AlertSent:
+    """One alert of the range, as its records last saw it."""
+
     id: str
-    slo: str
-    group: str | None
     type: str
     rule: str
     severity: str
@@ -96,6 +96,18 @@ class Incident:
     end: str | None
     duration_s: float
     contributors: dict
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Pages of one SLO (group) whose times overlap, taken as one incident."""
+
+    start: str
+    end: str | None  # None: still paging
+    duration_s: float
+    rules: list[str]
+    alerts: list[str]  # their ids
+    contributors: dict  # those of the page with the most bad events
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,7 @@ class Section:
     days: list[Day]
     totals: Totals
     incidents: list[Incident]
+    alerts: list[AlertSent]  # every alert sent in the range, pages, tickets and warnings
 
 
 @dataclass(frozen=True)
@@ -229,19 +242,45 @@ def totals_of(days: Sequence[Day], objective: float, excluded_seconds: float) ->
                   sum(d.dead_letters for d in days))
 
 
-# Incidents.
-def incidents_of(records: Iterable[Record], rng: Range) -> list[Incident]:
+# Alerts and incidents.
+def alerts_of(records: Iterable[Record], rng: Range) -> list[Alert]:
     """Every alert of the records whose time meets the range, once (its latest reading), oldest first."""
-    found: dict[str, tuple[Record, Alert]] = {}
+    found: dict[str, Alert] = {}
     for r in records:
         for a in r.alerts:
             if a.start < rng.end and (a.end is None or a.end > rng.start):
                 seen = found.get(a.id)
-                if seen is None or (seen[1].end is None and a.end is not None) or a.duration_s > seen[1].duration_s:
-                    found[a.id] = (r, a)
-    out = [Incident(a.id, r.slo, r.group, a.type, a.rule, a.severity, rfc3339(a.start), rfc3339(a.end),
-                    a.duration_s, a.contributors) for r, a in found.values()]
-    return sorted(out, key=lambda i: (i.start, i.slo, i.group or "", i.id))
+                if seen is None or (seen.end is None and a.end is not None) or a.duration_s > seen.duration_s:
+                    found[a.id] = a
+    return sorted(found.values(), key=lambda a: (a.start, a.id))
+
+
+def _bad(contributors: dict) -> int:
+    return sum(item["bad"] for item in (contributors or {}).get("operation", []))
+
+
+def incidents_of(alerts: Sequence[Alert]) -> list[Incident]:
+    """Pages whose [start, end) overlap, merged: one incident from the first start to the last end."""
+    clusters: list[list[Alert]] = []
+    for a in sorted((a for a in alerts if a.severity == "page"), key=lambda a: a.start):
+        last = clusters[-1] if clusters else None
+        if last is not None and any(b.end is None or a.start <= b.end for b in last):
+            last.append(a)
+        else:
+            clusters.append([a])
+    out = []
+    for pages in clusters:
+        start = min(a.start for a in pages)
+        end = None if any(a.end is None for a in pages) else max(a.end for a in pages)
+        longest = max(a.start + a.duration_s for a in pages)
+        out.append(Incident(rfc3339(start), rfc3339(end), round((longest if end is None else end) - start, 3),
+                            sorted({a.rule for a in pages}), [a.id for a in pages],
+                            max((a.contributors for a in pages), key=_bad)))
+    return out
+
+
+def _sent(a: Alert) -> AlertSent:
+    return AlertSent(a.id, a.type, a.rule, a.severity, rfc3339(a.start), rfc3339(a.end), a.duration_s, a.contributors)
 
 
 # Sections.
@@ -259,9 +298,10 @@ def section(records: Sequence[Record], rng: Range) -> Section:
             rolling.append(period_figures(max(inside, key=lambda r: r.end)))
     daily = [r for r in records if r.kind == "daily" and rng.holds(r.start, r.end)]
     excluded_s = sum(r.excluded_seconds for r in daily)
+    alerts = alerts_of([r for r in records if rng.holds(r.start, r.end) or r.kind == "rolling"], rng)
     return Section(first.slo, first.service, first.group, first.dimension, first.contractual, first.objective,
                    first.unit, periods, rolling, days, totals_of(days, first.objective, excluded_s),
-                   incidents_of([r for r in records if rng.holds(r.start, r.end) or r.kind == "rolling"], rng))
+                   incidents_of(alerts), [_sent(a) for a in alerts])
 
 
 def sections(records: Sequence[Record], rng: Range) -> list[Section]:

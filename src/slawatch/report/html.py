@@ -8,7 +8,7 @@ from datetime import datetime
 from html import escape
 
 from slawatch.report.build import day_dates
-from slawatch.report.markdown import by_slo
+from slawatch.report.markdown import alert_counts, by_slo
 from slawatch.report.text import contributors_text, duration, group_label, number, pct, points, when
 
 CSS = """
@@ -131,11 +131,11 @@ def slo_charts(doc: dict, slo: str, parts: list[dict]) -> str:
             who = f", {group_label(s['dimension'], s['group'])} (least left)" if s["group"] is not None else ""
             out.append(charts.burn_down_svg(day_dates(p["burn_down"]), [d["remaining_ratio"] for d in p["burn_down"]],
                                             f"{slo}: error budget {p['period']}{who}"))
-    incidents = sorted((i for s in parts for i in s["incidents"]), key=lambda i: i["start"])
+    incidents = sorted(((s["group"], i) for s in parts for i in s["incidents"]), key=lambda gi: gi[1]["start"])
     rng = doc["range"]
     timeline = [charts.TimelineIncident(_epoch(i["start"]), _epoch(i["end"]) if i["end"] else None,
-                                        f"{i['group'] + ': ' if i['group'] else ''}{i['rule']}", i["severity"])
-                for i in incidents]
+                                        f"{group + ': ' if group else ''}{', '.join(i['rules'])}", "page")
+                for group, i in incidents]
     out.append(charts.incident_timeline_svg(_epoch(rng["from"]), _epoch(rng["to"]), timeline, f"{slo}: incidents"))
     return '<div class="charts">' + "".join(f'<div class="chart">{svg}</div>' for svg in out) + "</div>"
 
@@ -152,15 +152,15 @@ def slo_html(doc: dict, slo: str, parts: list[dict]) -> str:
                            num=(1, 2, 3, 4, 5, 6, 7, 8)))
     totals = _table(["group", "good", "total", "SLI", "excluded events", "excluded time", "no data", "refused",
                      "dead letters"], rows, num=(1, 2, 3, 4, 5, 6, 7, 8))
-    incidents = sorted((i for s in parts for i in s["incidents"]), key=lambda i: (i["start"], i["group"] or ""))
-    rows = [_cells(when(i["start"]), when(i["end"]), duration(i["duration_s"]), i["group"] or "–", i["severity"],
-                   i["rule"], contributors_text(i["contributors"]), num=(2,)) for i in incidents]
-    table = (_table(["start", "end", "duration", "group", "severity", "rule", "top contributors"], rows, num=(2,))
-             if rows else "<p>No alert was sent in the range.</p>")
+    incidents = sorted(((s["group"], i) for s in parts for i in s["incidents"]), key=lambda gi: (gi[1]["start"], gi[0] or ""))
+    rows = [_cells(when(i["start"]), when(i["end"]), duration(i["duration_s"]), group or "–", ", ".join(i["rules"]),
+                   contributors_text(i["contributors"]), num=(2,)) for group, i in incidents]
+    table = (_table(["start", "end", "duration", "group", "pages", "top contributors"], rows, num=(2,))
+             if rows else "<p>Nobody was paged in the range.</p>") + f'<p class="meta">{escape(alert_counts(parts))}</p>'
     return (f'<section class="slo" data-slo="{escape(slo)}"><h2>{kind} {escape(slo)}</h2>'
             f'<p class="meta">Service {escape(first["service"])}, objective {pct(first["objective"])} of '
             f'{escape(first["unit"])}.</p>{slo_charts(doc, slo, parts)}<h3>Range totals</h3>{totals}'
-            f'<h3>Incidents</h3>{table}</section>')
+            f'<h3>Incidents (overlapping pages taken together)</h3>{table}</section>')
 
 
 def traffic_html(doc: dict) -> str:

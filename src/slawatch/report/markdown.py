@@ -71,15 +71,25 @@ def slo_lines(slo: str, parts: list[dict]) -> list[str]:
                      number(t["refused_events"]), number(t["dead_letters"])])
     header = ["group", "good", "total", "SLI", "excluded events", "excluded time", "no data", "refused", "dead letters"]
     lines += ["Range totals (the sum of its days):", "", *_table(header, rows), ""]
-    incidents = sorted((i for s in parts for i in s["incidents"]), key=lambda i: (i["start"], i["group"] or "", i["id"]))
+    incidents = sorted(((s["group"], i) for s in parts for i in s["incidents"]), key=lambda gi: (gi[1]["start"], gi[0] or ""))
     if incidents:
-        rows = [[when(i["start"]), when(i["end"]), duration(i["duration_s"]), i["group"] or "-", i["severity"], i["rule"],
-                 contributors_text(i["contributors"])] for i in incidents]
-        lines += ["Incidents (alerts sent):", "",
-                  *_table(["start", "end", "duration", "group", "severity", "rule", "top contributors"], rows), ""]
+        rows = [[when(i["start"]), when(i["end"]), duration(i["duration_s"]), group or "-", ", ".join(i["rules"]),
+                 contributors_text(i["contributors"])] for group, i in incidents]
+        lines += ["Incidents (overlapping pages taken together):", "",
+                  *_table(["start", "end", "duration", "group", "pages", "top contributors"], rows), ""]
     else:
-        lines += ["No alert was sent in the range.", ""]
+        lines += ["Nobody was paged in the range.", ""]
+    lines += [alert_counts(parts), ""]
     return lines
+
+
+def alert_counts(parts: list[dict]) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for s in parts:
+        for a in s["alerts"]:
+            counts[a["severity"]] += 1
+    said = ", ".join(f"{counts[k]} {k}" for k in ("page", "ticket", "warning", "breach") if counts[k])
+    return f"Alerts sent in the range: {said or 'none'} (each in the JSON)."
 
 
 def traffic_lines(doc: dict) -> list[str]:
@@ -89,7 +99,7 @@ def traffic_lines(doc: dict) -> list[str]:
         recent = sum(d["events"] for d in t["days"][-30:])
         peaks = [d["peak_per_minute"] for d in t["days"] if d["peak_per_minute"] is not None]
         rows.append([t["service"], t["slo"], number(recent), number(max(peaks)) if peaks else "not known",
-                     number(f["events_next_period"]) if f else "no forecast",
+                     f"{round(f['events_next_period']):,}" if f else "no forecast",
                      pct(t["growth_ratio"] - 1, 1) if t["growth_ratio"] is not None else "-",
                      f["method"] if f else "-", "**yes**" if t["flagged"] else "no"])
     header = ["service", "counted by", "events, last 30 days", "busiest minute", "forecast, next 30 days", "growth",
