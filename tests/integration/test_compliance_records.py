@@ -1,5 +1,6 @@
 """Compliance records on a real broker: a worker closes a calendar day in event time and publishes
-its final record on sla.records, once, even when it is killed and restarted after sending it.
+its final record on sla.records, once, even when it is killed and restarted after sending it; and
+`slawatch report --broker` reads it back.
 
 The events are stamped 10 minutes either side of yesterday's UTC midnight (always in the past,
 always inside what a day window keeps), so the day before is closed as soon as an event after
@@ -9,6 +10,8 @@ midnight is counted.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +48,14 @@ def finals_of(broker: str, key: str, expect: int = 1, timeout_s: float = 30.0) -
     return [orjson.loads(r.value) for r in found]
 
 
+def report_json(broker: str, day: str) -> dict:
+    """`slawatch report` over the broker's sla.records for one day, as JSON."""
+    done = subprocess.run([sys.executable, "-m", "slawatch", "report", "--broker", broker, "--period", day, "--format",
+                           "json"], capture_output=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr.decode()
+    return orjson.loads(done.stdout)
+
+
 def test_a_day_closed_in_event_time_gets_one_final_record_even_across_a_kill(fresh_broker, tmp_path: Path):
     midnight = yesterday_midnight()
     events = around(midnight)
@@ -61,6 +72,10 @@ def test_a_day_closed_in_event_time_gets_one_final_record_even_across_a_kill(fre
         assert final["window_kind"] == "calendar" and final["start"].startswith(day_label(midnight - 1))
         daily = finals_of(fresh_broker, f"{SLO}||daily|{day_label(midnight - 1)}")
         assert daily[0]["total"] == len(before) and daily[0]["peak_per_minute"] == 30
+        reported = report_json(fresh_broker, day_label(midnight - 1))
+        (period,) = reported["slos"][0]["periods"]
+        assert (period["good"], period["total"], period["status"], period["attained"]) == (good, len(before), "final", False)
+        assert reported["actions"][0]["rule"] == "missed" and reported["services"][0]["owner"] == "team-checkout"
         # One more record, so the worker checkpoints the SLO with the final marked as sent; then kill it.
         send_all(fresh_broker, [(b"checkout", orjson.dumps([event("checkout", ts=midnight + 700)]))])
         wait_for(lambda: worker.state().get(SLO, {}).get("total") == len(events) + 1, 30, what="the last event counted")

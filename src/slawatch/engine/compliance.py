@@ -14,10 +14,10 @@ as `revision` n + 1 only if late events changed its counts. Key: SLO|group|windo
 so a final replaces the running record of its period.
 
 Exact where the state is: calendar periods (the Finalizer's totals), rolling windows by the ring's
-rounding rule. No-data time is counted in buckets of the finest ring level that still holds the
-whole period (`no_data.resolution_s` says which): runs of buckets without a good or bad event
-lasting at least the SLO's no-data interval (default 15 minutes), less their excluded time. Data quality is the SLO's (not the group's): the events it refused and the
-service's dead letters, per quarter hour of event time (`compliance_log`).
+rounding rule. No-data time is counted in buckets of the ring's coarsest level (`no_data.resolution_s`): runs of buckets without a good or bad event
+whose time outside exclusions lasts at least the SLO's no-data interval (default 15 minutes). Data quality is the SLO's (not the group's): the events it refused and the
+service's dead letters, per quarter hour of event time (`compliance_log`). A day's busiest minute is
+counted minute by minute as event time passes (`scan_peaks`), while the ring still holds minutes.
 """
 
 from __future__ import annotations
@@ -157,37 +157,46 @@ def no_data_gap_s(slo: Slo) -> float:
 
 
 def no_data(state: SloState, start: float, stop: float, schedule) -> dict:
-    """Time of [start, stop) in runs of ring buckets without a counted event that last at least the
-    SLO's no-data gap, less their excluded time."""
+    """Time of [start, stop) in runs of buckets of the ring's coarsest level without a counted event
+    whose time outside exclusions adds up to at least the SLO's no-data gap (excluded time neither
+    counts nor breaks a run). The coarsest level holds every reported period whole, so every record
+    of the SLO counts in the same buckets, whenever it was made."""
     gap = no_data_gap_s(state.slo)
-    level = _holding_level(state, start)
-    if level is None:
+    level = len(state.ring.levels) - 1  # the coarsest: the same buckets for every period of the SLO
+    if not state.ring.would_keep(start, level):
         return {"seconds": None, "resolution_s": None, "min_gap_s": gap}
     resolution, first, counted = _per_bucket(state, level, start, stop)
-    seconds, run = 0.0, []
+    seconds = run = 0.0
     for k, n in enumerate([*counted, 1], start=first):  # a sentinel ends the last run
         if n == 0:
-            run.append(k)
+            edge = k * resolution
+            run += resolution - (schedule.excluded_seconds(edge, edge + resolution) if schedule else 0.0)
             continue
-        if run and len(run) * resolution >= gap:
-            edges = [(j * resolution, (j + 1) * resolution) for j in run]
-            excluded = sum(schedule.excluded_seconds(a, b) for a, b in edges) if schedule else 0.0
-            seconds += len(run) * resolution - excluded
-        run = []
+        if run >= gap:
+            seconds += run
+        run = 0.0
     return {"seconds": round(seconds, 3), "resolution_s": resolution, "min_gap_s": gap}
 
 
-def peak_per_minute(state: SloState, start: float, stop: float) -> int | None:
-    """The busiest minute's counted events in [start, stop), if a level of a minute or finer holds it."""
-    for level, spec in enumerate(state.ring.levels):
-        r = spec.resolution_s
-        if r <= 60 and 60 % r == 0 and state.ring.would_keep(start, level):
-            _, first, counted = _per_bucket(state, level, start, stop)
-            per_minute: dict[int, int] = {}
-            for k, n in enumerate(counted, start=first):
-                per_minute[k * r // 60] = per_minute.get(k * r // 60, 0) + n
-            return max(per_minute.values(), default=0)
-    return None
+def _minute_level(state: SloState) -> int | None:
+    """The coarsest level of a minute or finer that divides a minute (the longest it keeps minutes)."""
+    found = [i for i, spec in enumerate(state.ring.levels) if spec.resolution_s <= 60 and 60 % spec.resolution_s == 0]
+    return found[-1] if found else None
+
+
+def scan_peaks(log: ComplianceLog, group: str | None, state: SloState, upto: float) -> None:
+    """Count the minutes since the last scan (the last one again: it may have grown) into the day's
+    busiest minute, while the ring still holds them at a minute or finer."""
+    level = _minute_level(state)
+    if level is None or state.watermark == _NEG_INF:
+        return
+    last = math.floor(min(upto, state.watermark) / 60)
+    first = log.peak_scan_from(group, last)
+    for minute in range(first, last + 1):
+        if state.ring.would_keep(minute * 60, level):
+            good, bad, _ = state.ring.interval(minute * 60, minute * 60 + 60, level)
+            log.note_minute(group, minute, good + bad)
+    log.peaks_scanned(group, last)
 
 
 def budget(objective: float, good: float, total: int, length_s: float) -> dict:
@@ -239,7 +248,7 @@ def build(rt, group: str | None, state: SloState, period: Period, as_of: float, 
         "excluded": {"events": int(excluded_events),
                      "seconds": round(schedule.excluded_seconds(period.start, stop), 3) if schedule else 0.0},
         "no_data": no_data(state, period.start, stop, schedule),
-        "peak_per_minute": peak_per_minute(state, period.start, stop) if period.kind == DAILY else None,
+        "peak_per_minute": log.peak_of(group, period.index) if period.kind == DAILY else None,
         "alerts": [_alert_json(a, stop) for a in log.alerts_in(group, period.start, stop)],
         "data_quality": log.quality_in(period.start, stop),
     }
@@ -359,6 +368,7 @@ def due(rt, wall_now: float, running: bool = True) -> list[ComplianceRecord]:
     out = []
     for group, state in rt.groups():
         log.sample_refusals(group, state, rt.watermark)
+        scan_peaks(log, group, state, rt.watermark)
         out += _revisions(rt, group, state, wall_now)
         out += _finals(rt, group, state, wall_now)
     if running and wall_now - log.running_wall >= RUNNING_EVERY_S and rt.watermark > log.running_watermark:

@@ -10,6 +10,8 @@ worker still lists a period's alerts and neither forgets nor repeats a final rec
 - quality: refused events (too old, too far ahead, invalid: the state's own counters, sampled) and
   dead letters of the service, per QUALITY_BUCKET_S of event time (every zone's period edges fall
   on quarter hours).
+- peaks: per group, the busiest minute of each of the last PEAK_DAYS UTC days, counted minute by
+  minute as event time passes them (the ring keeps minutes for a day at most).
 - finals: per group and window, the last final record published: its period's index (a calendar
   period's number, else the UTC day's), good, total and revision. A final is marked only once its send was acknowledged (`mark_sent`), so a crash between
   the two publishes it again under the same key, never loses it.
@@ -26,6 +28,7 @@ from slawatch.core.alerts import FIRING, RESOLVED, Notice
 
 QUALITY_BUCKET_S = 900
 MAX_ALERTS = 200
+PEAK_DAYS = 3  # days whose busiest minute is kept (the day before's final may come late)
 REFUSALS = ("too_old", "too_far_ahead", "invalid")  # SloState counters, in quality bucket order
 DEAD_LETTERS = len(REFUSALS)  # index of the dead-letter count in a quality bucket
 
@@ -44,6 +47,7 @@ class ComplianceLog:
     quality: dict[int, list[int]] = field(default_factory=dict)  # bucket index -> [too_old, ahead, invalid, dead]
     sampled: dict[str, list[int]] = field(default_factory=dict)  # group key -> state counters last sampled
     finals: dict[str, list] = field(default_factory=dict)  # "group|window" -> [index, good, total, revision]
+    peaks: dict[str, dict] = field(default_factory=dict)  # group key -> {"scanned": minute, "days": {day: peak}}
     # Memory only.
     running_wall: float = -math.inf
     running_watermark: float = -math.inf
@@ -111,10 +115,32 @@ class ComplianceLog:
         for index in [i for i in self.quality if (i + 1) * QUALITY_BUCKET_S < oldest]:
             del self.quality[index]
 
+    # The busiest minute of each day.
+    def peak_scan_from(self, group: str | None, last: int) -> int:
+        """The first minute to scan: the last one scanned (it may have grown), at most a day back; the
+        first time, the start of the day before (what a restored or new state may already hold)."""
+        scanned = self.peaks.get(group_key(group), {}).get("scanned")
+        if scanned is None:
+            return (last // 1440 - 1) * 1440
+        return max(scanned, last - 1440)
+
+    def note_minute(self, group: str | None, minute: int, events: int) -> None:
+        days = self.peaks.setdefault(group_key(group), {"scanned": None, "days": {}})["days"]
+        day = str(minute * 60 // 86400)
+        days[day] = max(days.get(day, 0), events)
+        for old in [d for d in days if int(d) <= int(day) - PEAK_DAYS]:
+            del days[old]
+
+    def peaks_scanned(self, group: str | None, minute: int) -> None:
+        self.peaks.setdefault(group_key(group), {"scanned": None, "days": {}})["scanned"] = minute
+
+    def peak_of(self, group: str | None, day: int) -> int | None:
+        return self.peaks.get(group_key(group), {}).get("days", {}).get(str(day))
+
     # Checkpoint.
     def to_json(self) -> dict:
         return {"alerts": self.alerts, "quality": [[i, c] for i, c in sorted(self.quality.items())],
-                "sampled": self.sampled, "finals": self.finals}
+                "sampled": self.sampled, "finals": self.finals, "peaks": self.peaks}
 
     def load_json(self, data) -> None:
         """Restore what `to_json` wrote; anything unreadable is dropped (the log starts empty), never raised."""
@@ -123,6 +149,8 @@ class ComplianceLog:
             quality = {int(i): [int(n) for n in counts] for i, counts in data["quality"]}
             sampled = {str(g): [int(n) for n in counts] for g, counts in data["sampled"].items()}
             finals = {str(k): list(v) for k, v in data["finals"].items()}
+            peaks = {str(g): {"scanned": p["scanned"], "days": {str(d): int(n) for d, n in p["days"].items()}}
+                     for g, p in data.get("peaks", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError):
             return
-        self.alerts, self.quality, self.sampled, self.finals = alerts, quality, sampled, finals
+        self.alerts, self.quality, self.sampled, self.finals, self.peaks = alerts, quality, sampled, finals, peaks

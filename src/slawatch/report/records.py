@@ -79,5 +79,13 @@ class Record:
 
 
 def parse(payloads: Iterable[tuple[str, dict]]) -> list[Record]:
-    """Records of schema 2 (older schemas are passed over: they lack what a report needs)."""
-    return [Record.from_payload(key, p) for key, p in payloads if isinstance(p, dict) and p.get("schema_version") == 2]
+    """Records of schema 2; older schemas (they lack what a report needs) and malformed records (any
+    producer can write to the topic) are passed over."""
+    out = []
+    for key, p in payloads:
+        if isinstance(p, dict) and p.get("schema_version") == 2:
+            try:
+                out.append(Record.from_payload(key, p))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+    return out
