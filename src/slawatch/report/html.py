@@ -38,6 +38,8 @@ section.slo { break-inside: avoid-page; }
 section.actions { break-before: page; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
+  table { font-size: 9px; } th, td { white-space: nowrap; padding: 2px 5px; }
+  td:last-child, ul.evidence, ol.actions { white-space: normal; }
   @page { size: A4; margin: 14mm 12mm; }
   h2 { break-after: avoid; } table, .chart, li { break-inside: avoid; }
   section.slo { break-before: page; }
@@ -81,7 +83,7 @@ def agreements_html(doc: dict) -> str:
         for p in s["periods"] + s["rolling"]:
             b = p["budget"]
             rows.append(_cells(s["slo"], group_label(s["dimension"], s["group"]) or "–", p["window"], p["period"],
-                               p["status"], pct(p["sli"]), pct(s["objective"])) + _attained(p["attained"])
+                               p["status"], pct(p["sli"]), pct(s["objective"]), num=(5, 6)) + _attained(p["attained"])
                         + _cells(pct(b["used_ratio"], 1), number(b["remaining_minutes"]), num=(0, 1)))
     return _table(["SLO", "group", "window", "period", "status", "SLI", "objective", "attained", "budget used",
                    "left (min)"], rows, num=(5, 6, 8, 9), cls="agreements")
