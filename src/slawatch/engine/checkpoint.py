@@ -3,7 +3,8 @@
 Layout (`SloRuntime.to_bytes`, version 2): b"SWE" + version (u8) + u32 length + the state snapshot
 (`core.snapshot`, with the offsets) + u16 length + the state definition it was written under
 (`core.definition`, JSON) + JSON of the clocks, the firing alerts (`AlertBook.to_json`), the
-contributor rings and their horizon. Version 1 had no definition and no horizon; it is still read.
+contributor rings and their horizon, and the compliance log (`engine.compliance_log`: the alerts,
+data quality and finals sent of its compliance records, restored whatever else starts afresh). Version 1 had no definition and no horizon; it is still read.
 
 What `restore` carries over, and what it tallies (`Restored.notes`, reasons in `REASONS`):
 
