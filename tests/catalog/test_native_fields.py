@@ -11,7 +11,7 @@ import yaml
 
 from slawatch.catalog import CatalogError, load_catalog, validate_paths
 from slawatch.core.model import (
-    BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, RecurringExclusion, RollingWindow, SliKind,
+    DEFAULT_RESOLVE_HOLD_S, BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, RecurringExclusion, RollingWindow, SliKind,
 )
 
 VALID = {
@@ -66,6 +66,14 @@ def test_the_valid_catalogue_loads(tmp_path):
     assert [r.factor for r in slo.alerting.burn_rate_rules] == pytest.approx([14.4, 6, 3, 1])
 
 
+def test_the_resolve_hold_is_fixed_by_default_and_may_be_zero(tmp_path):
+    (default,) = load_catalog([write(tmp_path, VALID)]).slos
+    assert default.alerting.resolve_hold_s == DEFAULT_RESOLVE_HOLD_S == 60
+    for text, seconds in (("0s", 0), ("2m", 120), ("1h30m", 5400)):
+        (slo,) = load_catalog([write(tmp_path, with_slo(alerting={"resolve_hold": text}))]).slos
+        assert slo.alerting.resolve_hold_s == seconds
+
+
 BROKEN = [
     ("an objective written as a ratio", {"objective": 0.999}, "slos[0].objective: is a percent: 0.999 would mean 0.999 %"),
     ("an objective of 100 percent", {"objective": 100}, "slos[0].objective: must be a number in (0, 100)"),
@@ -102,6 +110,9 @@ BROKEN = [
         {"name": "x", "severity": "page", "long": "1h", "short": "5m", "budget_percent": 2, "factor": 14.4}]}},
      "factor: unknown key"),
     ("negative min_events", {"alerting": {"min_events": -1}}, "min_events: must be a whole number >= 0"),
+    ("a resolve hold in plain seconds", {"alerting": {"resolve_hold": 60}}, "alerting.resolve_hold: must be a duration, got"),
+    ("a resolve hold that is not a duration", {"alerting": {"resolve_hold": "a minute"}},
+     "alerting.resolve_hold: 'a minute' is not a duration"),
     ("a fixed exclusion without offset", {"exclusions": [{"start": "2026-03-01T01:00:00", "end": "2026-03-01T02:00:00Z"}]},
      "exclusions[0].start: '2026-03-01T01:00:00' has no offset"),
     ("a fixed exclusion ending before it starts",

@@ -96,6 +96,17 @@ def test_annotations_give_the_event_match_group_by_and_guard(tmp_path):
     assert (mapped.group_by.max_groups, mapped.alerting.min_events) == (50, 20)
 
 
+def test_the_resolve_hold_annotation_sets_the_hold_and_a_bad_one_is_refused_on_its_line(tmp_path):
+    slo = copy.deepcopy(SLO)
+    slo["metadata"]["annotations"] = {"slawatch.io/resolve-hold": "0s"}
+    (mapped,) = load_catalog([write(tmp_path, SLI, CONDITION, POLICY, slo)]).slos
+    assert mapped.alerting.resolve_hold_s == 0
+    slo["metadata"]["annotations"] = {"slawatch.io/resolve-hold": "-1m"}
+    (problem,) = validate_paths([write(tmp_path, SLI, CONDITION, POLICY, slo)])
+    assert str(problem).startswith("slo.yaml:") and "[slawatch.io/resolve-hold]" in str(problem)
+    assert "'-1m' is not a duration" in str(problem)
+
+
 BROKEN = [
     ("a missing SLI reference", {"indicatorRef": "request"}, "no SLI named 'request' in the loaded files (did you mean 'requests'?)"),
     ("both indicator and indicatorRef", {"indicator": {"metadata": {"name": "x"}, "spec": {}}},

@@ -135,18 +135,20 @@ class Fields:
             return None
         return value
 
-    def duration(self, key: str, required: bool = False, hint: str = "e.g. 5m, 1h or 28d") -> int | None:
+    def duration(self, key: str, required: bool = False, hint: str = "e.g. 5m, 1h or 28d",
+                 allow_zero: bool = False) -> int | None:
         value = self.raw(key, required, hint)
         if value is MISSING:
             return None
-        return self.parse_duration_value(key, value, hint)
+        return self.parse_duration_value(key, value, hint, allow_zero)
 
-    def parse_duration_value(self, key: str, value: Any, hint: str = "e.g. 5m, 1h or 28d") -> int | None:
+    def parse_duration_value(self, key: str, value: Any, hint: str = "e.g. 5m, 1h or 28d",
+                             allow_zero: bool = False) -> int | None:
         if not isinstance(value, str):
             self.error(key, f"must be a duration, got {type_name(value)}", hint)
             return None
         try:
-            return parse_duration(value)
+            return parse_duration(value, allow_zero)
         except ValueError as exc:
             self.error(key, str(exc), "")
             return None

@@ -17,7 +17,7 @@ from slawatch.catalog.problems import Report
 from slawatch.core.alert_windows import default_rules
 from slawatch.core.durations import parse_duration
 from slawatch.core.model import (
-    AlertPolicy, Budgeting, BudgetingMethod, CalendarUnit, CalendarWindow, ComplianceWindow,
+    DEFAULT_RESOLVE_HOLD_S, AlertPolicy, Budgeting, BudgetingMethod, CalendarUnit, CalendarWindow, ComplianceWindow,
     ErrorHandling, EventMatch, GroupBy, GroupDimension, RollingWindow, Sli, SliKind, Slo,
 )
 
@@ -182,7 +182,8 @@ def read_group_by(f: Fields) -> GroupBy | None:
 
 
 def read_alerting(f: Fields, period_s: int) -> AlertPolicy | None:
-    a = f.mapping("alerting", ("windows", "budget_thresholds", "min_events", "no_data_after", "forecast"))
+    a = f.mapping("alerting", ("windows", "budget_thresholds", "min_events", "no_data_after", "forecast",
+                               "resolve_hold"))
     if a is None:
         return AlertPolicy(default_rules(period_s))
     before = f.report.error_count
@@ -203,11 +204,13 @@ def read_alerting(f: Fields, period_s: int) -> AlertPolicy | None:
     min_events = a.integer("min_events", 0, "events per alert window, e.g. 100")
     no_data = a.duration("no_data_after", hint="e.g. 10m")
     forecast = a.boolean("forecast", default=True)
+    hold = a.duration("resolve_hold", hint="a duration >= 0, e.g. 0s, 1m or 5m", allow_zero=True)
     if f.report.error_count != before:
         return None
     return AlertPolicy(rules or default_rules(period_s),
                        tuple(thresholds) if a.has("budget_thresholds") else (0.5, 0.75, 0.9),
-                       min_events or 0, no_data, forecast)
+                       min_events or 0, no_data, forecast,
+                       DEFAULT_RESOLVE_HOLD_S if hold is None else hold)
 
 
 def read_rule(a: Fields, value: Any, path: str, line: int, period_s: int):

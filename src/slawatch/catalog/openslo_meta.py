@@ -5,7 +5,7 @@ missing pieces from annotations under its own prefix (annotations describe, labe
 `slawatch.io/operation`, `slawatch.io/region`, `slawatch.io/attribute.<name>` (the event match),
 `slawatch.io/sli`, `slawatch.io/errors`, `slawatch.io/group-by`, `slawatch.io/max-groups`,
 `slawatch.io/contractual`, `slawatch.io/min-events`, `slawatch.io/no-data-after`,
-`slawatch.io/budget-thresholds`, and on a Service `slawatch.io/owner`, `tier`, `runbook-url`,
+`slawatch.io/budget-thresholds`, `slawatch.io/resolve-hold`, and on a Service `slawatch.io/owner`, `tier`, `runbook-url`,
 `dashboard-url`. Other annotations are not used by slawatch; each one gets a note.
 """
 
@@ -32,7 +32,7 @@ SPEC_KEYS = {
     "AlertNotificationTarget": ("description", "target"),
 }
 SLO_ANNOTATIONS = ("sli", "errors", "operation", "region", "group-by", "max-groups", "contractual",
-                   "min-events", "no-data-after", "budget-thresholds")
+                   "min-events", "no-data-after", "budget-thresholds", "resolve-hold")
 SERVICE_ANNOTATIONS = ("owner", "tier", "runbook-url", "dashboard-url")
 
 

@@ -21,7 +21,7 @@ from slawatch.catalog.problems import Report
 from slawatch.core.alert_windows import default_rules
 from slawatch.core.durations import parse_duration
 from slawatch.core.model import (
-    AlertPolicy, Budgeting, BudgetingMethod, ErrorHandling, EventMatch, GroupBy, GroupDimension, Sli,
+    DEFAULT_RESOLVE_HOLD_S, AlertPolicy, Budgeting, BudgetingMethod, ErrorHandling, EventMatch, GroupBy, GroupDimension, Sli,
     SliKind, Slo,
 )
 
@@ -211,7 +211,13 @@ def _alerting(report: Report, obj: Obj, ann: Annotations, policies: list[PolicyS
     min_events = ann.number("min-events", "a whole number of events per alert window, e.g. 100")
     if min_events is not None and min_events < 0:
         ann.error("min-events", "must not be negative", "e.g. 100")
+    hold = DEFAULT_RESOLVE_HOLD_S
+    if (text_h := ann.get("resolve-hold")) is not None:
+        try:
+            hold = parse_duration(text_h, allow_zero=True)
+        except ValueError as exc:
+            ann.error("resolve-hold", str(exc), "a duration >= 0, e.g. 0s, 1m or 5m")
     if rules is None:
         return None
-    return AlertPolicy(rules or default_rules(period_s), thresholds, min_events or 0, no_data)
+    return AlertPolicy(rules or default_rules(period_s), thresholds, min_events or 0, no_data, resolve_hold_s=hold)
 

@@ -8,13 +8,15 @@ Semantics (LifecycleConfig holds the knobs):
 - Onset: an alert fires at the first decision instant its condition holds (or at the condition's
   `since`, when the policy knows it better, e.g. no-data). id = first 16 hex digits of
   sha256("slo|group|rule|onset"): stable under replay and restart, the dedup key downstream.
-- Hysteresis by minimum hold: a firing alert resolves only after its condition has been false at
-  every decision for `hold` seconds of event time, hold = max(min_hold_s, hold_short_windows x the
-  rule's short window) - for a 1-day SLO's page-fast rule (short window 10 s) that is 60 s. Noise
-  around a threshold that dips below it for less than the hold never resolves and re-fires, so it
-  never flaps. `ends_at` is the instant the condition stopped holding. SLA-period and no-data
-  conditions are facts, not rates: they use no hold. We chose a hold over a clear ratio (burn below
-  k x factor) because it is one rule for every condition type, rates or not.
+- Hysteresis by a resolve hold: a firing alert resolves only after its condition has been false at
+  every decision for the SLO's `resolve_hold_s` of event time (catalogue `alerting.resolve_hold`,
+  a fixed duration, not scaled by any window: the short window already gives the fast reset the SRE
+  Workbook asks for). Noise that dips below a threshold for less than the hold never resolves and
+  re-fires, so it never flaps. With a hold of 0 an alert resolves at the first decision its
+  condition is false: the notified state is then exactly the condition. `ends_at` is the instant
+  the condition stopped holding. SLA-period and no-data conditions are facts, not rates: they use
+  no hold. We chose a hold over a clear ratio (burn below k x factor) because it is one rule for
+  every condition type, rates or not.
 - A firing alert whose condition the caller evaluated but did not return (a per-period SLA
   condition after the period rolled over) counts as false.
 - Inhibition: among firing alerts of one `family`, one of lower `rank` (a faster burn rule of the
@@ -22,7 +24,9 @@ Semantics (LifecycleConfig holds the knobs):
   (status, gauges) but not notified: no firing record while inhibited, no updates; if it was
   notified before being inhibited, its resolution is still sent. An alert only notified after its
   inhibitor resolves fires then, with its own onset and id - if its condition still holds; one
-  already clearing resolves silently (nobody should be paged for what is over).
+  already clearing resolves silently (nobody should be paged for what is over). Hand-over: the
+  alert uninhibited by a resolution is notified in the same step, and a step's firings come before
+  its resolutions, so a consumer sees the slower page open before the faster one closes.
 - Updates while firing: at most every `update_interval_s` (default 5 min) of wall time, and only on a material
   change (budget remaining moved by >= `material_change`, or the severity changed).
 - Never resolved before fired: a resolution is sent only for an alert whose firing was sent.
@@ -33,6 +37,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields
 
+from slawatch.core.model import DEFAULT_RESOLVE_HOLD_S
 from slawatch.core.policies import NO_DATA, SLA_BREACH, Condition, WindowReading
 
 FIRING, UPDATE, RESOLVED = "firing", "update", "resolved"
@@ -41,15 +46,10 @@ NO_HOLD_TYPES = frozenset({SLA_BREACH, NO_DATA})
 
 @dataclass(frozen=True, slots=True)
 class LifecycleConfig:
-    min_hold_s: float = 60.0
-    hold_short_windows: float = 1.0
+    """Notification knobs shared by every SLO of an engine (the hold is per SLO: AlertBook)."""
+
     update_interval_s: float = 300.0
     material_change: float = 0.01
-
-    def hold_s(self, condition: Condition) -> float:
-        if condition.type in NO_HOLD_TYPES:
-            return 0.0
-        return max(self.min_hold_s, self.hold_short_windows * condition.short_window_s)
 
 
 def alert_id(slo: str, group: str | None, rule: str, onset: float) -> str:
@@ -91,7 +91,24 @@ class Notice:
 class AlertBook:
     slo: str
     config: LifecycleConfig = field(default_factory=LifecycleConfig)
+    resolve_hold_s: float = float(DEFAULT_RESOLVE_HOLD_S)
     alerts: dict[tuple[str | None, str], Alert] = field(default_factory=dict)
+
+    def hold_s(self, condition: Condition) -> float:
+        """Event time the condition must stay false before its alert resolves."""
+        return 0.0 if condition.type in NO_HOLD_TYPES else self.resolve_hold_s
+
+    def update_may_be_due(self, wall_now: float) -> bool:
+        """Whether a notified alert's update interval has run out: a decision now may send an update."""
+        interval = self.config.update_interval_s
+        return any(a.notified and wall_now - (a.last_sent_wall or 0.0) >= interval for a in self.alerts.values())
+
+    def resolves_at(self, group: str | None) -> float | None:
+        """The earliest instant one of the group's clearing alerts resolves if its condition stays
+        false (None when none is clearing): the engine must decide then, even if nothing else changes."""
+        found = [a.clear_since + self.hold_s(a.condition) for (g, _), a in self.alerts.items()
+                 if g == group and a.clear_since is not None]
+        return min(found) if found else None
 
     def firing(self, group: str | None = None, *, all_groups: bool = False) -> list[Alert]:
         return [a for (g, _), a in self.alerts.items() if all_groups or g == group]
@@ -117,16 +134,16 @@ class AlertBook:
         for key, alert in self.alerts.items():
             if key[0] == group and key not in seen and alert.condition.type in evaluated_types and alert.clear_since is None:
                 alert.clear_since = now
-        notices = []
+        resolved = []
         for key, alert in list(self.alerts.items()):
             if key[0] != group or alert.clear_since is None or alert.condition.type not in evaluated_types:
                 continue
-            if now - alert.clear_since >= self.config.hold_s(alert.condition):
+            if now - alert.clear_since >= self.hold_s(alert.condition):
                 del self.alerts[key]
                 if alert.notified:
-                    notices.append(Notice(RESOLVED, alert.id, group, alert.condition, alert.onset, alert.clear_since))
-        notices += self._notify(group, wall_now, evaluated_types)
-        return notices
+                    resolved.append(Notice(RESOLVED, alert.id, group, alert.condition, alert.onset, alert.clear_since))
+        # Firings first: an alert this step's resolutions uninhibited opens before its inhibitor closes.
+        return self._notify(group, wall_now, evaluated_types) + resolved
 
     def _notify(self, group: str | None, wall_now: float, evaluated_types: frozenset[str]) -> list[Notice]:
         mine = [a for (g, _), a in self.alerts.items() if g == group]

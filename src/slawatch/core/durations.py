@@ -11,14 +11,14 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+)([smhdw])")
 
 
-def parse_duration(text: str) -> int:
-    """'1h30m' -> 5400. Raises ValueError naming what is valid."""
+def parse_duration(text: str, allow_zero: bool = False) -> int:
+    """'1h30m' -> 5400. Raises ValueError naming what is valid; "0s" only with allow_zero."""
     text = text.strip()
     parts = _PART.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration; write e.g. 30s, 5m, 1h30m, 28d or 1w")
     seconds = sum(int(n) * UNIT_SECONDS[u] for n, u in parts)
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"{text!r} is not a positive duration")
     return seconds
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+# How long a rate alert's condition must stay false before it resolves, unless the SLO says otherwise.
+# Fixed, not scaled by any window: docs/catalogue.md ("resolve_hold") gives the evidence for the value.
+DEFAULT_RESOLVE_HOLD_S = 60
+
 
 class SliKind(str, Enum):
     """What makes one event good."""
@@ -139,6 +143,8 @@ class AlertPolicy:
     min_events: int = 0  # per alert window: fewer events than this never fire (low-traffic guard)
     no_data_after_s: int | None = None  # wall clock; None = no no-data alert
     forecast: bool = True  # warn when the budget runs out before the period ends
+    # Event time a rate condition must stay false before its alert resolves (alerts.AlertBook).
+    resolve_hold_s: int = DEFAULT_RESOLVE_HOLD_S
 
 
 @dataclass(frozen=True, slots=True)
