@@ -196,13 +196,13 @@ def test_rebucketing_keeps_exactly_the_events_inside_the_new_layouts_kept_span(b
 
 
 def test_a_longer_window_keeps_every_hour_the_old_ring_held_and_counts_on():
-    v1 = make_slo()  # 1 day: 10 s and 1 min levels
+    v1 = make_slo()  # 1 day: 1 s (the 10 s window), 10 s and 1 min levels
     run = Run(Engine(make_catalog(v1)))
     before = run.feed(steady(BASE, 2 * 86400, every=30))
     engine = restarted(run.checkpoints(), make_slo(windows=(RollingWindow(7 * 86400),)))
     assert engine.state_resets == {(NAME, cp.WINDOWS_REBUCKETED): 1}
     restored = state(engine)
-    assert [lv.resolution_s for lv in restored.levels] == [10, 3600]
+    assert [lv.resolution_s for lv in restored.levels] == [1, 10, 3600]
     now = BASE + 2 * 86400
     # the old 1-minute level held the last day (1,442 minutes): whole hours of it survive in the 1-hour level
     kept_from = math.ceil((now - 30 - 1441 * 60) / 3600) * 3600
@@ -221,7 +221,7 @@ def test_a_shorter_window_keeps_what_its_span_holds_at_a_resolution_the_old_ring
     engine = restarted(run.checkpoints(), make_slo(windows=(RollingWindow(6 * 3600),)))
     assert engine.state_resets == {(NAME, cp.WINDOWS_REBUCKETED): 1}
     restored = state(engine)
-    assert [lv.resolution_s for lv in restored.levels] == [10, 60]
+    assert [lv.resolution_s for lv in restored.levels] == [1, 10, 60]
     # The 6 h window is served by minutes: hours cannot be split, so it holds the minutes of the
     # old 10 s level (290 buckets back from the last event's) and nothing older.
     old_fine_start = (int(before[-1].ts // 10) - 289) * 10
@@ -241,8 +241,10 @@ def test_a_finer_resolution_starts_empty_where_only_coarser_buckets_were_kept():
     engine = restarted(run.checkpoints(), fast)
     restored = state(engine)
     assert engine.state_resets == {(NAME, cp.WINDOWS_REBUCKETED): 1}
-    assert restored.levels[0] == Level(10, 14)  # 2 m at 10 s: the old 10 s level held more, all of it kept
+    assert restored.levels[1] == Level(10, 14)  # 2 m at 10 s: the old 10 s level held more, all of it kept
+    assert restored.levels[0] == Level(1, 12)  # the 10 s window at 1 s: no old level that fine
     now = BASE + 7200
+    assert ev.window_stats(restored, 10, now).total == 0
     assert good_total(before, math.ceil((now - 120) / 10) * 10) == counts(ev.window_stats(restored, 120, now))
     assert good_total(before, math.ceil((now - 86400) / 60) * 60) == counts(ev.window_stats(restored, 86400, now))
     assert_views_answer(engine, wall_now=now)
@@ -283,7 +285,8 @@ def test_a_removed_rule_s_firing_alert_is_resolved_at_the_next_evaluation():
     decided = run.engine._runtime(NAME).decided
     without_page = make_slo(alerting=AlertPolicy((TICKET,), min_events=0))
     engine = restarted(run.checkpoints(), without_page)
-    assert engine.state_resets == {(NAME, cp.ALERTS_RETIRED): 1}  # the ticket rule still needs the 10 s level
+    # page-fast's 10 s window was all the 1 s level served: the ring drops that level too
+    assert engine.state_resets == {(NAME, cp.ALERTS_RETIRED): 1, (NAME, cp.WINDOWS_REBUCKETED): 1}
     records = engine.evaluate(BASE + 700)
     resolved = [r.payload for r in records if r.payload["status"] == "resolved"]
     assert [(p["id"], p["labels"]["rule"]) for p in resolved] == [(page["id"], "page-fast")]
@@ -304,7 +307,7 @@ def _epoch(text: str) -> float:
 def test_an_added_rule_starts_judging_the_counts_already_there():
     run = Run(Engine(make_catalog(make_slo())))
     before = run.feed(steady(BASE, 3600, every=2))
-    extra = BurnRateRule("page-medium", Severity.PAGE, 600, 60, 5.0, 6.0)
+    extra = BurnRateRule("page-medium", Severity.PAGE, 600, 120, 5.0, 6.0)
     engine = restarted(run.checkpoints(), make_slo(alerting=AlertPolicy((PAGE, extra, TICKET), min_events=0)))
     assert engine.state_resets == {}  # its windows fit the levels there are
     rt = engine._runtime(NAME)

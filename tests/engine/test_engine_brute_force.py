@@ -1,10 +1,11 @@
 """The engine's alerts equal a brute-force evaluation of the same policy over the raw events.
 
-The reference recomputes, at every decision instant, each rule's burn over its long and short
-window from the list of raw events (with the ring's bucket rounding: buckets that start in
+The reference recomputes, at every decision instant, each rule's error ratio over its long and
+short window from the list of raw events (with the ring's bucket rounding: buckets that start in
 [now - W, now) at the finest level covering W, and still retained), applies the min-events guard
-and the same hold, and lists firing and resolution instants. Decision instants follow the engine's
-documented rule: the first whole second at or after the previous decision + 1 s that an event reaches.
+and the SLO's resolve hold, and lists firing and resolution instants. Decision instants follow the
+engine's documented rule: every whole second, each decided with the events applied before the first
+event at or after it arrived.
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ from engine_helpers import BASE, PAGE, TICKET, make_catalog, make_slo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slawatch.core.alerts import LifecycleConfig
 from slawatch.core.event import Event
 from slawatch.core.model import AlertPolicy
 from slawatch.core.slo_state import plan_for
 from slawatch.engine import Engine
-
-CONFIG = LifecycleConfig()
 
 # Phases of traffic: (seconds between events, failure ratio, number of events).
 phases = st.lists(
@@ -70,8 +68,7 @@ def brute_force(slo, events) -> list[tuple]:
             holds = True
             for w in (rule.long_window_s, rule.short_window_s):
                 good, total = window_counts(applied, level_for[w], now - w, now)
-                burn = (1 - good / total) / (1 - slo.objective) if total else None
-                holds &= burn is not None and burn >= rule.factor and total >= guard
+                holds &= total >= guard and (total - good) / total > rule.factor * (1 - slo.objective)
             state = firing.get(rule.name)
             if holds and state is None:
                 firing[rule.name] = [now, None]
@@ -80,7 +77,7 @@ def brute_force(slo, events) -> list[tuple]:
                 state[1] = None
             elif state is not None:
                 state[1] = state[1] if state[1] is not None else now
-                if now - state[1] >= max(CONFIG.min_hold_s, rule.short_window_s):
+                if now - state[1] >= slo.alerting.resolve_hold_s:
                     out.append((rule.name, "resolved", state[0], state[1]))
                     del firing[rule.name]
 
@@ -88,8 +85,9 @@ def brute_force(slo, events) -> list[tuple]:
         if decided is None:
             decided = math.floor(event.ts)
         elif event.ts >= decided + 1:
+            for instant in range(int(decided) + 1, math.floor(event.ts) + 1):
+                decide(float(instant))
             decided = math.floor(event.ts)
-            decide(decided)
         applied.append((event.ts, event.ok))
     return out
 

@@ -68,7 +68,7 @@ def reference_apply(engine: Engine, events, *, partition=None, offset=None, wall
                 if rt.watermark == -math.inf:
                     rt.decided = instant
                 elif ts <= max(wall_now, rt.watermark) + ahead:
-                    rt.decide(instant, wall_now)
+                    rt.advance_to(instant, wall_now, step, decide_last=True)
             group = SloIndex.group_key(slo, event)
             outcome = rt.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
             if outcome >= FIRST_REFUSED:
@@ -77,8 +77,12 @@ def reference_apply(engine: Engine, events, *, partition=None, offset=None, wall
                 continue
             applied.counted += 1
             applied.touched.add(name)
+            rt._next_due = None
             if ts > rt.watermark:
                 rt.watermark = ts
+            engine._partition_of[name] = partition
+            if ts > engine.partition_clock.get(partition, -math.inf):
+                engine.partition_clock[partition] = ts
             if rt.last_received_wall is None or wall_now > rt.last_received_wall:
                 rt.last_received_wall = wall_now
             if outcome in (0, 1):

@@ -79,6 +79,15 @@ def no_data() -> list[dict]:
     return events
 
 
+def traffic_gap() -> list[dict]:
+    # search: 15 min fine, a 30 s full outage at 00:15:00, then nothing for 3 min, then 10 min fine
+    # again; catalog sends all along, so the stream's clock moves on while search is silent. 5 events/s.
+    events = steady("search", 0, 930, 5, lambda i, t: t >= 900)
+    events += steady("search", 1110, 1710, 5, lambda i, t: False)
+    events += steady("catalog", 0.1, 1710.1, 5, lambda i, t: False)
+    return events
+
+
 def per_customer() -> list[dict]:
     # Three customers at 2 events/s each for 20 min; acme fails fully for 30 s at 00:10:00.
     events = []
@@ -91,6 +100,7 @@ def per_customer() -> list[dict]:
 
 SCENARIOS = {
     "outage-pages": outage_pages,
+    "traffic-gap": traffic_gap,
     "slow-burn-tickets": slow_burn_tickets,
     "noise-no-flap": noise_no_flap,
     "low-traffic": low_traffic,

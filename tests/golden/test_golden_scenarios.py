@@ -77,6 +77,22 @@ def test_a_short_full_outage_pages_within_the_short_window_and_resolves():
     assert page["annotations"]["runbook_url"] == "https://runbooks.example.com/search"
 
 
+def test_a_page_resolves_while_the_service_is_silent_not_when_its_traffic_returns():
+    alerts = scenario("traffic-gap")  # outage 900-930 s, then no search events until 1110 s; catalog sends
+    (fast,) = of(alerts, "page-fast", "firing")
+    (fast_resolved,) = of(alerts, "page-fast", "resolved")
+    # Prometheus' view of Sloth's rules with no hold: the 10 s window is empty one short window into
+    # the gap (the ring reads whole 1 s buckets, so up to 1 s earlier), and an empty window never fires.
+    assert 939 <= at(fast_resolved["ends_at"]) <= 940
+    # Hand-over: page-slow, inhibited until then, opens in the same step, before page-fast closes.
+    slow = of(alerts, "page-slow", "firing")[0]
+    assert alerts.index(slow) < alerts.index(fast_resolved) and slow["observed_at"] == fast_resolved["observed_at"]
+    (slow_resolved,) = of(alerts, "page-slow", "resolved")
+    assert 989 <= at(slow_resolved["ends_at"]) <= 990  # its 1 m short window empties
+    assert at(fast["starts_at"]) < 930 and at(slow_resolved["ends_at"]) < 1110
+    assert not [a for a in alerts if a["severity"] == "page" and at(a["starts_at"]) >= 930]
+
+
 def test_a_slow_half_percent_burn_tickets_and_never_pages():
     alerts = scenario("slow-burn-tickets")
     assert of(alerts, "ticket-fast", "firing") and of(alerts, "ticket-slow", "firing")

@@ -65,7 +65,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> float:
 class CalendarPeriods:
     """The periods of one CalendarWindow, numbered from the anchor; remembers the last answer."""
 
-    __slots__ = ("window", "zone", "_days", "_months", "_last")
+    __slots__ = ("window", "zone", "_days", "_months", "_last", "_edges")
 
     def __init__(self, window: CalendarWindow) -> None:
         if window.count < 1:
@@ -75,6 +75,7 @@ class CalendarPeriods:
         self._days = _DAYS_PER_UNIT.get(window.unit, 0) * window.count
         self._months = _MONTHS_PER_UNIT.get(window.unit, 0) * window.count
         self._last: tuple[int, float, float] | None = None
+        self._edges: dict[int, tuple[float, float]] = {}  # index -> bounds: the engine asks for few, often
 
     def index_of_date(self, day: date) -> int:
         if self._days:
@@ -90,10 +91,15 @@ class CalendarPeriods:
         return date(year, month0 + 1, 1)
 
     def bounds_of_index(self, index: int) -> tuple[float, float]:
-        return (
-            local_midnight(self.first_date(index), self.zone),
-            local_midnight(self.first_date(index + 1), self.zone),
-        )
+        found = self._edges.get(index)
+        if found is None:
+            if len(self._edges) >= 64:
+                self._edges.clear()
+            found = self._edges[index] = (
+                local_midnight(self.first_date(index), self.zone),
+                local_midnight(self.first_date(index + 1), self.zone),
+            )
+        return found
 
     def index_of(self, t: float) -> tuple[int, float, float]:
         """(index, start, end) of the period containing instant t."""

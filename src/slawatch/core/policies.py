@@ -6,8 +6,10 @@ keeps memory: what fired before, hysteresis and notification are `alerts.AlertBo
 module can be checked against a brute-force recomputation from raw events.
 
 Conditions (ids are stable strings; `@` marks a per-period id, see `sla_conditions`):
-- burn rate (`<rule name>`, page/ticket): burn >= factor over BOTH the long and the short window,
-  each window holding at least `min_events` events (fewer, or none: does not hold). Rules of one
+- burn rate (`<rule name>`, page/ticket): the error ratio exceeds factor x (1 - objective) over BOTH
+  the long and the short window - exactly Sloth's/Pyrra's `ratio > factor * (1 - objective)`, so
+  `>` and the ratio, not the burn rate (1 - sli) / (1 - objective), whose rounding differs - each
+  window holding at least `min_events` events (fewer, or none: does not hold). Rules of one
   severity form one inhibition family, ranked by long window: a faster rule inhibits a slower one.
 - budget consumed (`budget-50` ...): at least that share of the PRIMARY window's budget is spent;
   a higher threshold inhibits a lower one.
@@ -34,7 +36,7 @@ from slawatch.core import evaluate as ev
 from slawatch.core.calendar import period_bounds, previous_period_bounds
 from slawatch.core.durations import format_duration
 from slawatch.core.model import CalendarWindow, Severity, Slo
-from slawatch.core.slo_state import SloState
+from slawatch.core.slo_state import SloState, slice_seconds
 
 # Alert types and severities as they appear in payloads (topics/sla.warnings.yaml).
 BURN_RATE, BUDGET_CONSUMED, FORECAST = "burn_rate", "budget_consumed", "exhaustion_forecast"
@@ -66,7 +68,7 @@ class Condition:
     predicted_exhaustion_at: float | None = None
     family: str = ""  # inhibition family: a firing member of lower rank inhibits higher ranks
     rank: float = 0.0
-    short_window_s: float = 0.0  # the hysteresis hold scales with it (alerts.LifecycleConfig)
+    short_window_s: float = 0.0  # the rule's short window (burn-rate conditions), for readers of the alert
     since: float | None = None  # when the condition began to hold, if the policy knows better than `now`
 
 
@@ -91,19 +93,33 @@ def _ratio_text(value: float) -> str:
     return f"{value * 100:g}%"
 
 
+def error_ratio_exceeds(ratio: float | None, events: int, factor: float, objective: float, guard: int) -> bool:
+    """A burn-rate window fires: error ratio > factor x (1 - objective), with at least `guard` events."""
+    return ratio is not None and events >= guard and ratio > factor * (1.0 - objective)
+
+
+def error_ratio(state: SloState, window_s: float, now: float) -> float | None:
+    """bad / total events over the window (as Prometheus divides the two rates), or 1 - SLI by slices."""
+    if slice_seconds(state.slo) is not None:
+        sli = ev.sli(state, window_s, now)
+        return None if sli is None else 1.0 - sli
+    stats = ev.window_stats(state, window_s, now)
+    return stats.bad / stats.total if stats.total else None
+
+
 def burn_conditions(state: SloState, now: float, budget: tuple) -> list[Condition]:
-    slo, guard = state.slo, state.slo.alerting.min_events
+    slo, guard = state.slo, max(state.slo.alerting.min_events, 1)
     period = slo.windows[0].name
     out = []
     for rule in slo.alerting.burn_rate_rules:
         long_r = reading(state, rule.long_window_s, now)
         short_r = reading(state, rule.short_window_s, now)
-        holds = all(r.burn_rate is not None and r.burn_rate >= rule.factor and r.events >= max(guard, 1)
+        holds = all(error_ratio_exceeds(error_ratio(state, r.seconds, now), r.events, rule.factor, slo.objective, guard)
                     for r in (long_r, short_r))
-        text = (f"burn rate >= {rule.factor:.4g} over {long_r.window} and {short_r.window} "
+        text = (f"burn rate > {rule.factor:.4g} over {long_r.window} and {short_r.window} "
                 f"({rule.budget_percent:g}% of the {period} budget in {long_r.window})")
-        if guard:
-            text += f", at least {guard} events in each window"
+        if slo.alerting.min_events:
+            text += f", at least {slo.alerting.min_events} events in each window"
         out.append(Condition(rule.name, BURN_RATE, rule.severity.value, holds, text, (long_r, short_r), *budget,
                              family=f"burn:{rule.severity.value}", rank=rule.long_window_s,
                              short_window_s=rule.short_window_s))
@@ -217,11 +233,9 @@ class Policy:
 
     __slots__ = ("slo", "guard", "objective", "denom", "primary", "calendar", "contract_period", "fwin",
                  "slices", "rules", "thresholds", "forecast_text", "forecast_kind", "forecast_name",
-                 "breach_text", "levels", "duration")
+                 "breach_text", "levels", "duration", "rolling_windows")
 
     def __init__(self, slo: Slo) -> None:
-        from slawatch.core.slo_state import slice_seconds
-
         self.slo = slo
         guard = slo.alerting.min_events
         self.guard = max(guard, 1)
@@ -237,7 +251,7 @@ class Policy:
         rules = []
         for rule in slo.alerting.burn_rate_rules:
             long_name, short_name = format_duration(int(rule.long_window_s)), format_duration(int(rule.short_window_s))
-            text = (f"burn rate >= {rule.factor:.4g} over {long_name} and {short_name} "
+            text = (f"burn rate > {rule.factor:.4g} over {long_name} and {short_name} "
                     f"({rule.budget_percent:g}% of the {period} budget in {long_name})")
             if guard:
                 text += f", at least {guard} events in each window"
@@ -255,6 +269,12 @@ class Policy:
         self.breach_text = (f"{primary.name} attainment below the objective {_ratio_text(slo.objective)} "
                             "(error budget exhausted)")
         self.levels: dict[float, int] = {}  # span -> ring level (`BucketRing.level_for`), memoised
+        # Every rolling span a decision reads (core.quiet asks when each can next change).
+        spans = {float(w) for rule in slo.alerting.burn_rate_rules for w in (rule.long_window_s, rule.short_window_s)}
+        spans.add(float(self.fwin))
+        if not self.calendar:
+            spans.add(self.duration)
+        self.rolling_windows = tuple(sorted(spans))
 
     def _events(self, state: SloState, window_s: float, now: float, cache: dict) -> tuple[int, int]:
         """(good, total) events over [now - window_s, now), as `evaluate.interval_stats`."""
@@ -275,6 +295,14 @@ class Policy:
             return ev.sli(state, window_s, now)
         good, total = self._events(state, window_s, now, cache)
         return good / total if total else None
+
+    def _error_ratio(self, state: SloState, window_s: float, now: float, cache: dict) -> float | None:
+        """`error_ratio`: bad / total events, or 1 - SLI by slices."""
+        if self.slices:
+            sli = self._sli(state, window_s, now, cache)
+            return None if sli is None else 1.0 - sli
+        good, total = self._events(state, window_s, now, cache)
+        return (total - good) / total if total else None
 
     def conditions(self, state: SloState, now: float, wanted=None) -> list[Condition]:
         cache: dict = {}
@@ -319,12 +347,13 @@ class Policy:
             l_sli = self._sli(state, long_s, now, cache)
             l_burn = None if l_sli is None else max(0.0, 1.0 - l_sli) / denom
             l_events = self._events(state, long_s, now, cache)[1]
-            holds = l_burn is not None and l_burn >= factor and l_events >= guard
+            holds = error_ratio_exceeds(self._error_ratio(state, long_s, now, cache), l_events, factor, objective, guard)
             if holds or wanted is None or name in wanted:
                 s_sli = self._sli(state, short_s, now, cache)
                 s_burn = None if s_sli is None else max(0.0, 1.0 - s_sli) / denom
                 s_events = self._events(state, short_s, now, cache)[1]
-                holds = holds and s_burn is not None and s_burn >= factor and s_events >= guard
+                holds = holds and error_ratio_exceeds(self._error_ratio(state, short_s, now, cache), s_events,
+                                                      factor, objective, guard)
                 if holds or wanted is None or name in wanted:
                     if budget is None:
                         budget = budget_values()

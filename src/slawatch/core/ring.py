@@ -124,6 +124,35 @@ class _LevelRing:
         below = cells[(first - 1) % capacity] if first > oldest else self.base[which]
         return cells[last % capacity] - below
 
+    def first_counted(self, first: int, last: int) -> int | None:
+        """The first retained bucket in first..last holding a good or bad event, or None: a binary
+        search, since the cumulative good + bad count only grows with the bucket."""
+        head, capacity = self.head, self.capacity
+        oldest = head - capacity + 1
+        first, last = max(first, oldest), min(last, head)
+        if first > last:
+            return None
+        good, bad = self.cumulative[GOOD], self.cumulative[BAD]
+        if first > oldest:
+            slot = (first - 1) % capacity
+            before = good[slot] + bad[slot]
+        else:
+            before = self.base[GOOD] + self.base[BAD]
+        slot = first % capacity
+        if good[slot] + bad[slot] > before:
+            return first  # the usual case while traffic flows: the window's first bucket has events
+        slot = last % capacity
+        if good[slot] + bad[slot] == before:
+            return None
+        while first < last:
+            middle = (first + last) // 2
+            slot = middle % capacity
+            if good[slot] + bad[slot] > before:
+                last = middle
+            else:
+                first = middle + 1
+        return first
+
     def column(self, which: int, first: int, last: int) -> list[int]:
         """Per-bucket counts of counter `which` for buckets first..last, all of them retained;
         array slices and map keep this at C speed (a month of 1-minute buckets in milliseconds)."""
@@ -220,6 +249,14 @@ class BucketRing:
             return good[hi] - good[lo], bad[hi] - bad[lo]
         base = ring.base
         return good[hi] - base[0], bad[hi] - base[1]
+
+    def first_counted_start(self, start: float, end: float, level: int) -> float | None:
+        """Start instant of the first bucket serving [start, end) at `level` (the module's rounding
+        rule) that holds a good or bad event, or None when none does."""
+        ring = self._rings[level]
+        r = ring.resolution
+        k = ring.first_counted(first_bucket_from(start, r), first_bucket_from(end, r) - 1)
+        return None if k is None else float(k * r)
 
     def window(self, now: float, window_s: float) -> tuple[int, int, int]:
         """(good, bad, excluded) over the rolling window [now - window_s, now)."""
@@ -343,6 +380,11 @@ class SliceRollup:
 
 RESOLUTIONS_S = (10, 60, 3600)
 MIN_BUCKETS_PER_WINDOW = 60  # a window's edges are then off by at most 1/60 of its length
+# A window with fewer than MIN_BUCKETS_FALLBACK buckets even at the finest resolution (under 100 s)
+# gets 1 s buckets instead: read as one or two 10 s buckets, a 10 s window would be anything from
+# 0.1 s to 10 s wide at the 0.1 s decision step; at 1 s it is 9.1 to 10 s.
+FALLBACK_RESOLUTIONS_S = (1,)
+MIN_BUCKETS_FALLBACK = 10
 SLACK_BUCKETS = 2  # windows stay exact while `now` lags the newest event by up to this many buckets
 
 
@@ -351,11 +393,14 @@ def plan_levels(
     pinned: dict[int, float] | None = None,
     resolutions: tuple[int, ...] = RESOLUTIONS_S,
     min_buckets: int = MIN_BUCKETS_PER_WINDOW,
+    fallback: tuple[int, ...] = FALLBACK_RESOLUTIONS_S,
 ) -> tuple[Level, ...]:
     """The smallest set of levels that serves every span (seconds) with enough buckets.
 
-    Each span goes to the COARSEST resolution that still gives it `min_buckets` buckets
-    (the finest if none does), and each level keeps as many buckets as its longest span needs plus
+    Each span goes to the COARSEST resolution that still gives it `min_buckets` buckets (the finest
+    if none does; if even that gives fewer than MIN_BUCKETS_FALLBACK, the coarsest of `fallback`
+    that gives that many, or its finest: so 1 s buckets serve only windows under 100 s, the
+    scaled-down windows of a 1-day SLO), and each level keeps as many buckets as its longest span needs plus
     SLACK_BUCKETS. For the default 30-day SLO this means 10 s for the 5 m and 30 m alert windows,
     1 min up to the 1 d window and 1 h for the 3 d window and the 30 days: about 2,350 buckets,
     against 7,400 for a fixed 6 h / 2 d / 100 d layout. `pinned` forces {resolution: span} (a
@@ -367,6 +412,11 @@ def plan_levels(
         for resolution in resolutions:
             if span / resolution >= min_buckets:
                 chosen = resolution
+        if fallback and span / chosen < MIN_BUCKETS_FALLBACK:
+            chosen = fallback[0]
+            for resolution in fallback:
+                if span / resolution >= MIN_BUCKETS_FALLBACK:
+                    chosen = resolution
         needed[chosen] = max(needed.get(chosen, 0), math.ceil(span / chosen))
     for resolution, span in (pinned or {}).items():
         needed[resolution] = max(needed.get(resolution, 0), math.ceil(span / resolution))

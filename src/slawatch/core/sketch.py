@@ -236,7 +236,7 @@ def plan_sketch_levels(spans_s) -> tuple:
     30 m windows), 10 min x 14 (1 h, 2 h), 1 h x 26 (6 h, 1 d), 6 h x 14 (3 d), 1 d x 32 (30 d)."""
     from slawatch.core.ring import plan_levels
 
-    return plan_levels(spans_s, resolutions=SKETCH_RESOLUTIONS_S, min_buckets=MIN_SKETCH_BUCKETS)
+    return plan_levels(spans_s, resolutions=SKETCH_RESOLUTIONS_S, min_buckets=MIN_SKETCH_BUCKETS, fallback=())
 
 
 class SketchRing:

@@ -1,8 +1,8 @@
 """The Engine: the one object the Faust layer (and `replay`) drives. Pure: time is a parameter.
 
     apply(events, partition=, offset=, wall_now=)  count a record's events; decide at second edges
-    evaluate(wall_now, slos=None)                  alert records made since the last call, plus the
-                                                   wall-clock ones (no-data, closing a quiet second)
+    evaluate(wall_now, slos=None, clocks=None)     alert records made since the last call, plus those
+                                                   of the clock: quiet SLOs decided, no-data
     checkpoint(slo) / restore(slo, data) / drop(slos)
     status / records / gauges                      sla.status, sla.records, the scrape collector
 
@@ -12,10 +12,15 @@ and the replay re-makes the same decisions, so the same alerts come again under 
 
 Offsets: all events of one record share its offset, so the offset is checked once per (record,
 SLO): a redelivered record is a duplicate for every SLO it was counted by.
-Wall clock: `wall_now` of `apply` is when the events were received (no-data measures from it);
-`evaluate` with wall_now at least `settle_s` after an SLO's last received event decides the second
-its watermark is in (so a service going quiet is still judged up to its last event); settle_s=None
-turns that off for runs that must depend on event order alone.
+Wall clock: `wall_now` of `apply` is when the events were received (no-data measures from it).
+Time slides for quiet SLOs: `evaluate` decides an SLO that received nothing for `settle_s` of wall
+time up to its clock - the event time up to which its partition is known to be read: by default
+the highest event time applied from that partition (never past wall_now); the worker passes
+`clocks` (the wall clock, less the lateness it allows, for partitions it has caught up with); and
+always at least to the decision after the SLO's own last event. So its windows empty and its alerts
+resolve on time, as Prometheus evaluates a rule whether or not samples came. An event of a quiet
+SLO arriving later than its clock may miss decisions already taken (it still counts).
+settle_s=None turns this off for runs that must depend on the SLO's own events alone.
 """
 
 from __future__ import annotations
@@ -72,6 +77,9 @@ class Engine:
         self._slos = {slo.name: slo for slo in catalog.slos}
         self._services = {s.name: s for s in catalog.services}
         self._runtimes: dict[str, SloRuntime] = {}
+        # sla.events partition -> the highest event time applied from it: a quiet SLO's default clock
+        self.partition_clock: dict[int | None, float] = {}
+        self._partition_of: dict[str, int | None] = {}  # SLO -> the partition its events came from
         # (SLO, reason) -> checkpoints restored only in part or not at all (engine.checkpoint.REASONS)
         self.state_resets: Counter[tuple[str, str]] = Counter()
         self._retired: dict[str, list[Retired]] = {}  # resolutions owed for alerts whose rule is gone
@@ -248,6 +256,10 @@ class Engine:
             if not owners:
                 continue
             counted, refused = rt.apply_events(mine, wall_now, step, ahead)
+            if counted:
+                self._partition_of[name] = partition
+                if rt.watermark > self.partition_clock.get(partition, _NEG_INF):
+                    self.partition_clock[partition] = rt.watermark
             if not refused:
                 if counted:
                     for k, (r, _, begin) in enumerate(owners):
@@ -282,7 +294,10 @@ class Engine:
         return results
 
     # Decisions and their records.
-    def evaluate(self, wall_now: float, slos: Iterable[str] | None = None) -> list[AlertRecord]:
+    def evaluate(self, wall_now: float, slos: Iterable[str] | None = None,
+                 clocks: Mapping[str, float] | None = None) -> list[AlertRecord]:
+        """Alert records since the last call. `clocks`: per SLO, the event time up to which its events
+        are known to be read (module docstring); by default its partition's clock."""
         runtimes = list(self._runtimes.values()) if slos is None else [self._runtime(name) for name in slos]
         if self._retired:
             self._release_retired(wall_now)
@@ -293,9 +308,14 @@ class Engine:
             if received is None:
                 received = rt.last_received_wall = wall_now  # the no-data clock starts when the engine starts watching
             if settle_s is not None and rt.watermark != _NEG_INF and wall_now - received >= settle_s:
-                instant = math.floor(rt.watermark / step) * step + step
-                if instant > rt.decided:
-                    rt.decide(instant, wall_now)
+                clock = self._clock(rt.slo.name, wall_now) if clocks is None else clocks.get(rt.slo.name, _NEG_INF)
+                # At least up to the decision after its own last event, but never past the wall clock.
+                clock = min(max(clock, math.floor(rt.watermark / step) * step + step), wall_now)
+                if (instant := math.floor(clock / step) * step) > rt.decided:
+                    if rt.next_due(step) <= instant or (rt.book.alerts and rt.book.update_may_be_due(wall_now)):
+                        rt.advance_to(instant, wall_now, step, decide_last=False)
+                    else:
+                        rt.decided = instant  # nothing can change before the next due instant
             if rt.no_data_after is not None:
                 condition = policies.no_data(rt.slo, wall_now, received)
                 notices = rt.book.step(None, [condition], wall_now, wall_now, _NO_DATA_TYPES)
@@ -303,6 +323,12 @@ class Engine:
             if rt.pending:
                 out += self._records(rt)
         return out
+
+    def _clock(self, slo: str, wall_now: float) -> float:
+        """The default clock of a quiet SLO: its partition's highest applied event time, at most wall_now."""
+        if slo not in self._partition_of:
+            return _NEG_INF
+        return min(self.partition_clock[self._partition_of[slo]], wall_now)
 
     def _records(self, rt: SloRuntime) -> list[AlertRecord]:
         out = []

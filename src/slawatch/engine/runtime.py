@@ -2,9 +2,11 @@
 
 Decisions are taken at whole multiples of `step_s` of event time (default 1 s). The decision for
 instant D sees exactly the events applied before the first event at or after D arrived, so the
-alerts depend on the order of events only, never on how they were batched or when `evaluate` ran:
-replay and the live worker agree. Instants without events in between are skipped (a gap is decided
-once, at the first boundary after it), which is equally deterministic.
+alerts depend on the order of events only, never on how they were batched: replay and the live
+worker agree. Every instant is decided, whether or not events came in between: an event after a gap
+first decides the gap's instants, and a quiet SLO is decided by the engine's clock (`advance_to`,
+called by `Engine.evaluate`). Both decide only the instants at which a decision can change
+(`core.quiet`), which gives the notices deciding every instant would.
 
 Checkpoint (`to_bytes`, layout in `engine.checkpoint`): the SLO state snapshot (`core.snapshot`,
 which carries the offsets), the state definition it was written under (`core.definition`), then
@@ -25,6 +27,7 @@ import orjson
 
 from slawatch.core import policies
 from slawatch.core.alerts import AlertBook, LifecycleConfig, Notice
+from slawatch.core.quiet import NEVER, next_change
 from slawatch.core.matching import SloIndex
 from slawatch.core.model import Slo
 from slawatch.core.slo_state import GroupedSloState, Outcome, SloState
@@ -49,7 +52,7 @@ def contributor_horizon_s(slo: Slo) -> float:
 
 class SloRuntime:
     __slots__ = ("slo", "grouped", "state", "book", "contributors", "horizon", "watermark", "decided",
-                 "last_received_wall", "pending", "_options", "policy", "no_data_after",
+                 "last_received_wall", "pending", "_options", "policy", "no_data_after", "_next_due",
                  "compliance")
 
     def __init__(self, slo: Slo, is_excluded: Callable[[float], bool] | None, max_future_s: float,
@@ -59,7 +62,7 @@ class SloRuntime:
         self._options = (is_excluded, max_future_s)
         cls = GroupedSloState if self.grouped else SloState
         self.state = cls(slo, is_excluded, max_future_s)
-        self.book = AlertBook(slo.name, config)
+        self.book = AlertBook(slo.name, config, float(slo.alerting.resolve_hold_s))
         self.policy = policies.Policy(slo)
         self.no_data_after = slo.alerting.no_data_after_s
         self.contributors: dict[str | None, Contributors] = {}
@@ -68,6 +71,7 @@ class SloRuntime:
         self.decided = _NEG_INF  # the last decision instant
         self.last_received_wall: float | None = None
         self.pending: list[tuple[Notice, float, dict | None]] = []  # (notice, wall time, contributors)
+        self._next_due: float | None = None  # the next instant a decision can change; None = not known
         self.compliance = ComplianceLog()  # alerts, data quality and finals of its compliance records
 
     def groups(self) -> list[tuple[str | None, SloState]]:
@@ -99,6 +103,32 @@ class SloRuntime:
                 top = found.top(now, self.horizon) if found is not None else None
                 self.pending.extend((n, wall_now, top) for n in notices)
         self.decided = now
+        self._next_due = None
+
+    def advance_to(self, instant: float, wall_now: float, step: float, decide_last: bool) -> None:
+        """Decide every instant in (decided, instant) at which a decision can change (`core.quiet`),
+        then `instant` itself if `decide_last` or an update may be due (updates go by wall clock);
+        otherwise mark it decided, nothing having changed."""
+        while (due := self.next_due(step)) < instant:
+            self.decide(due, wall_now)
+        if decide_last or due == instant or (self.book.alerts and self.book.update_may_be_due(wall_now)):
+            self.decide(instant, wall_now)
+        else:
+            self.decided = instant
+
+    def next_due(self, step: float) -> float:
+        """The first instant after `decided` at which a decision could differ, if no event arrives."""
+        due = self._next_due
+        if due is None:
+            due = NEVER
+            for group, state in self.groups():
+                if state.watermark != _NEG_INF:
+                    due = min(due, next_change(state, self.policy, self.decided, step))
+                resolves = self.book.resolves_at(group)
+                if resolves is not None:
+                    due = min(due, max(math.floor(resolves / step) * step, self.decided + step))
+            self._next_due = due
+        return due
 
     # Counting (the engine's hot path).
     def apply_events(self, events: Sequence, wall_now: float, step: float,
@@ -130,7 +160,7 @@ class SloRuntime:
                 if self.watermark == _NEG_INF:
                     self.decided = instant  # nothing counted yet: the first decision is the next edge
                 elif ts <= max(wall_now, self.watermark) + ahead:
-                    self.decide(instant, wall_now)
+                    self.advance_to(instant, wall_now, step, decide_last=True)
             group = _group_key(slo, event) if grouped else None
             outcome = self.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
             i += 1
@@ -142,8 +172,10 @@ class SloRuntime:
                 self.watermark = ts
             if outcome is _BAD or outcome is _GOOD:
                 self.contributors_for(group).add(ts, outcome is _BAD, event.operation, event.region)
-        if counted and (self.last_received_wall is None or wall_now > self.last_received_wall):
-            self.last_received_wall = wall_now
+        if counted:
+            self._next_due = None
+            if self.last_received_wall is None or wall_now > self.last_received_wall:
+                self.last_received_wall = wall_now
         return counted, refused
 
     def _hot_bounds(self, wall_now: float, step: float) -> tuple[float, float] | None:

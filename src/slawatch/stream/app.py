@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import faust
@@ -40,6 +41,7 @@ from slawatch.metrics import IngestMetrics
 from slawatch.settings import Settings
 from slawatch.stream import kafka_fixes, logprobe
 from slawatch.stream.collector import EngineCollector, register_operator_collectors
+from slawatch.stream.lag import faust_kafka_consumer, partition_lags
 from slawatch.stream.pipeline import Outbox, Pipeline, write_through
 from slawatch.stream.progress import LostRecords, Progress
 
@@ -55,6 +57,9 @@ EXIT_BATCH_FAILED = 75
 BATCH_MAX_RECORDS = 2000
 BATCH_WITHIN_S = 0.05  # the longest a record waits for batch-mates: part of detection latency
 EVALUATE_EVERY_S = 1.0  # wall-clock evaluation: no-data, and windows sliding while a service is quiet
+# How late an event may arrive (produce to fetch) and still be in the decisions of a quiet SLO: the
+# clock's decisions trail the wall clock by this much (Worker.quiet_clocks).
+QUIET_LATENESS_S = 1.0
 STATUS_EVERY_S = 60.0  # sla.status of every owned SLO, quiet ones included
 # sla.records: how soon a final record follows event time passing a period's end; running records
 # go out at most once a minute per SLO, and only after new events (engine.compliance).
@@ -80,6 +85,29 @@ class Worker:
         except Exception:  # consumer not started
             return []
         return [slo for partition in sorted(assigned) for slo in self.slos_homed_on(partition)]
+
+    def quiet_clocks(self, wall_now: float, next_to_apply: Callable[[int], int | None]) -> dict[str, float]:
+        """Per owned SLO, the event time up to which its partition is known to be read (Engine.evaluate):
+        on a partition this worker has caught up with (it has applied every record up to the high
+        watermark of its last fetch; fetched is not enough, a fetched record may still wait in a
+        queue), the wall clock less QUIET_LATENESS_S, the delay an event may take to arrive; on one it
+        is still reading, the highest event time applied from it. `next_to_apply(partition)` is the
+        offset the pipeline applies next. A partition with no figure yet gives its SLOs no clock."""
+        consumer = faust_kafka_consumer(self.app)
+        clocks = {}
+        for lag in partition_lags(consumer) if consumer is not None else []:
+            partition, applied_to = lag.partition, next_to_apply(lag.partition)
+            if applied_to is None and lag.highwater == 0:
+                applied_to = 0  # an empty partition
+            if applied_to is not None and applied_to >= lag.highwater:
+                clock = wall_now - QUIET_LATENESS_S
+            elif partition in self.engine.partition_clock:
+                clock = min(self.engine.partition_clock[partition], wall_now - QUIET_LATENESS_S)
+            else:
+                continue
+            for slo in self.slos_homed_on(partition):
+                clocks[slo] = clock
+        return clocks
 
     def slos_homed_on(self, partition: int) -> list[str]:
         return [slo for service in sorted(self.engine.known_services)
@@ -207,7 +235,9 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
         if not _ready(app):
             return
         async with engine_lock:
-            alerts = engine.evaluate(time.time(), worker.owned_slos())
+            now = time.time()
+            clocks = worker.quiet_clocks(now, pipeline.tracker.expected)
+            alerts = engine.evaluate(now, worker.owned_slos(), clocks=clocks)
             if not alerts:
                 return
             # Decisions taken by the clock (no-data, a quiet second) are checkpointed like a batch's, so
