@@ -164,7 +164,7 @@ def test_the_dockerfile_installs_what_the_makefile_installs_and_runs_the_cli_the
     python = re.match(r"python:(\d+\.\d+)", base).group(1)
     assert tuple(map(int, python.split("."))) >= tuple(map(int, project["requires-python"].lstrip(">=").split(".")))
     makefile = (REPO / "Makefile").read_text()
-    assert "pip install -q -e '.[test,bench]'" in makefile  # the Makefile installs this project with pip ...
+    assert "pip install -q -e '.[test,bench,report]'" in makefile  # the Makefile installs this project with pip ...
     run_steps = " ".join(args for op, args in steps if op == "RUN")
     assert "python -m pip install ." in run_steps  # ... and so does the image, without the test extras
     copied = {args.split()[0] for op, args in steps if op == "COPY"} | set(
