@@ -30,7 +30,7 @@ STATE_RESETS_HELP = "SLO checkpoints restored only in part or not at all (catalo
 BUILD_INFO_HELP = "Always 1; the labels say which slawatch build this worker runs"
 SLO_INFO_HELP = ("Always 1 per SLO this worker owns; the labels carry what the catalogue promises "
                  "(objective in percent, primary window, SLI kind, owner, tier)")
-THRESHOLD_HELP = "Factor of a burn-rate rule of an SLO this worker owns: burn over both its windows at or above it fires"
+THRESHOLD_HELP = "Factor of a burn-rate rule of an SLO this worker owns: an error ratio above factor x (1 - objective) over both its windows fires"
 THRESHOLD_LABELS = ("slo", "rule", "severity", "long_window", "short_window")
 
 
