@@ -220,6 +220,7 @@ def test_the_html_renders_in_chromium_without_console_errors(doc, tmp_path):
     assert "<script" not in html  # self-contained: no script, and nothing it would fetch
     assert not re.search(r"""(?:src|href)\s*=\s*["'](?!#|data:)|url\((?!#)|@import""", html)
     browser = Chromium(tmp_path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .run/: Chromium would not write the shot
     done = browser._run(page.as_uri(), "--enable-logging=stderr", "--v=0", f"--screenshot={ARTIFACTS / 'report.png'}",
                         "--window-size=1280,4000")
     assert console_errors(done.stderr.decode(errors="replace")) == []
