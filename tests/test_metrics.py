@@ -8,15 +8,15 @@ from collections import Counter
 from prometheus_client import CollectorRegistry
 
 from slawatch.conventions import METRIC_EVENTS_UNKNOWN_FIELDS, OTHER_FIELD
-from slawatch.metrics import MAX_UNKNOWN_FIELD_LABELS, IngestMetrics
+from slawatch.metrics import MAX_UNKNOWN_FIELD_LABELS, WorkerMetrics
 
 
-def unknown_field_count(metrics: IngestMetrics, field: str) -> float | None:
+def unknown_field_count(metrics: WorkerMetrics, field: str) -> float | None:
     return metrics.registry.get_sample_value(METRIC_EVENTS_UNKNOWN_FIELDS, {"field": field})
 
 
 def test_events_are_counted_per_unknown_field_and_each_new_name_is_logged_once(caplog):
-    metrics = IngestMetrics(CollectorRegistry(), frozenset())
+    metrics = WorkerMetrics(CollectorRegistry(), frozenset())
     with caplog.at_level(logging.WARNING, logger="slawatch.metrics"):
         metrics.count_unknown_fields(Counter({"colour": 2, "latncy_ms": 1}), "sla.events/0/7 {...}")
         metrics.count_unknown_fields(Counter({"colour": 3}), "sla.events/0/8 {...}")
@@ -26,7 +26,7 @@ def test_events_are_counted_per_unknown_field_and_each_new_name_is_logged_once(c
 
 
 def test_names_past_the_cap_share_one_series_and_one_log_line(caplog):
-    metrics = IngestMetrics(CollectorRegistry(), frozenset())
+    metrics = WorkerMetrics(CollectorRegistry(), frozenset())
     names = [f"f{i}" for i in range(MAX_UNKNOWN_FIELD_LABELS + 20)]
     with caplog.at_level(logging.WARNING, logger="slawatch.metrics"):
         for name in names:
@@ -41,6 +41,6 @@ def test_names_past_the_cap_share_one_series_and_one_log_line(caplog):
 
 
 def test_a_very_long_name_is_counted_under_other_even_below_the_cap():
-    metrics = IngestMetrics(CollectorRegistry(), frozenset())
+    metrics = WorkerMetrics(CollectorRegistry(), frozenset())
     metrics.count_unknown_fields({"x" * 1000: 4, "colour": 1})
     assert unknown_field_count(metrics, OTHER_FIELD) == 4 and unknown_field_count(metrics, "colour") == 1

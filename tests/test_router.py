@@ -30,7 +30,7 @@ from slawatch.ingest.router import (
     route_record,
     unknown_field_example,
 )
-from slawatch.metrics import IngestMetrics
+from slawatch.metrics import WorkerMetrics
 from slawatch.stream.pipeline import Pipeline
 
 NOW = 1_796_000_000.0
@@ -196,7 +196,7 @@ class Table(dict):
 
 def pipeline_over(table: Table) -> tuple[Pipeline, Engine]:
     engine = Engine(HOSTILE_CATALOG, load_checkpoint=table.get, step_s=0.1)
-    return Pipeline(engine, table, IngestMetrics(CollectorRegistry(), engine.known_services), 4, 1_048_576, 86_400.0), engine
+    return Pipeline(engine, table, WorkerMetrics(CollectorRegistry(), engine.known_services), 4, 1_048_576, 86_400.0), engine
 
 
 def message(partition: int, offset: int, value: bytes, headers: list) -> SimpleNamespace:

@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 disable_created_metrics()
 
 
-class IngestMetrics:
+class WorkerMetrics:
+    """The worker's own Prometheus series: events counted, refused, de-duplicated and rerouted; records and batches; lag."""
+
     def __init__(self, registry: CollectorRegistry, known_services: frozenset[str]) -> None:
         self.registry = registry
         self.known_services = known_services

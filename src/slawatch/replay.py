@@ -8,7 +8,7 @@ so a file that repeats itself is deduplicated exactly as a redelivered topic wou
 Time: with wall_clock="event" (the default) the wall clock is the file's own time: the highest event
 time seen so far, never going back. So no-data and "a quiet second is decided after settle_s" are
 deterministic offline. The engine decides at every event-time second edge as events cross it
-(runner/runtime docstrings), so the output does not depend on how lines are grouped: `evaluate`
+(engine/runtime docstrings), so the output does not depend on how lines are grouped: `evaluate`
 runs after every line and prints what was decided. wall_clock="system" reads the real clock instead
 (a live tail of a file). Each alert payload is printed as one JSON line, keys sorted (orjson).
 

@@ -36,7 +36,7 @@ from slawatch.core.model import (
 )
 from slawatch.engine import Engine
 from slawatch.engine.records import Applied
-from slawatch.engine.runner import _MESSAGES, _REASONS
+from slawatch.engine.engine import _MESSAGES, _REASONS
 
 FIRST_REFUSED = 5
 

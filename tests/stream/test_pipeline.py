@@ -14,7 +14,7 @@ from engine_helpers import BASE, make_catalog, make_slo
 from slawatch.core.model import EventMatch
 from slawatch.engine import Engine
 from slawatch.ingest.router import home_partition
-from slawatch.metrics import IngestMetrics
+from slawatch.metrics import WorkerMetrics
 from slawatch.stream.pipeline import Pipeline
 
 PARTITIONS = 4
@@ -37,7 +37,7 @@ def record(offset: int, n: int = 10, ok: bool = True) -> SimpleNamespace:
 def pipeline_over(table: Table) -> tuple[Pipeline, Engine, CollectorRegistry]:
     engine = Engine(CATALOG, load_checkpoint=table.get, step_s=0.1)
     registry = CollectorRegistry()
-    metrics = IngestMetrics(registry, engine.known_services)
+    metrics = WorkerMetrics(registry, engine.known_services)
     return Pipeline(engine, table, metrics, PARTITIONS, 1_048_576, 86_400.0), engine, registry
 
 

@@ -37,7 +37,7 @@ from slawatch.core.model import Catalog
 from slawatch.engine import Engine
 from slawatch.engine.compliance import dead_letter_services
 from slawatch.ingest.router import home_partition
-from slawatch.metrics import IngestMetrics
+from slawatch.metrics import WorkerMetrics
 from slawatch.settings import Settings
 from slawatch.stream import kafka_fixes, logprobe
 from slawatch.stream.collector import EngineCollector, register_operator_collectors
@@ -73,7 +73,7 @@ class Worker:
     app: faust.App
     settings: Settings
     engine: Engine
-    metrics: IngestMetrics
+    metrics: WorkerMetrics
     registry: CollectorRegistry
     partitions: int
     started_at: float = field(default_factory=time.time)
@@ -164,7 +164,7 @@ def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
     engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
                     load_checkpoint=lambda slo: state_table.get(slo), step_s=settings.decision_step_s)
     registry = CollectorRegistry()
-    metrics = IngestMetrics(registry, engine.known_services)
+    metrics = WorkerMetrics(registry, engine.known_services)
     worker = Worker(app, settings, engine, metrics, registry, partitions)
     registry.register(EngineCollector(engine))
     register_operator_collectors(registry, app, catalog, worker.owned_slos)

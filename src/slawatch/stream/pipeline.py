@@ -28,7 +28,7 @@ from slawatch.core.event import Event
 from slawatch.ingest.deadletter import RecordLetters, SourceRecord
 from slawatch.ingest.decode import Invalid
 from slawatch.ingest.router import origin_header, origin_position, route_record, unknown_field_example
-from slawatch.metrics import IngestMetrics
+from slawatch.metrics import WorkerMetrics
 from slawatch.stream.progress import Admit, Gap, LostRecords, OffsetTracker, Progress, record_crc
 
 
@@ -66,7 +66,7 @@ class Outbox:
 class Pipeline:
     engine: object  # slawatch.engine.Engine
     state_table: object  # faust Table: SLO name -> checkpoint bytes
-    metrics: IngestMetrics
+    metrics: WorkerMetrics
     partitions: int
     max_record_bytes: int
     max_future_s: float
