@@ -198,6 +198,32 @@ class BucketRing:
             kept = True
         return kept
 
+    def head_span(self) -> tuple[float, float]:
+        """[start, end): the event times that fall in the head bucket of every level (empty when
+        start >= end, e.g. before the first event). Events inside it are counted by `bump_head`."""
+        start, end = -math.inf, math.inf
+        for ring in self._rings:
+            r = ring.resolution
+            bucket_start = ring.head * r
+            if bucket_start > start:
+                start = bucket_start
+            if bucket_start + r < end:
+                end = bucket_start + r
+        return start, end
+
+    def bump_head(self, good: int, bad: int, excluded: int) -> None:
+        """Count events that all fall inside `head_span()`: what `add` does for each of them, in
+        bulk. With cumulative cells an event in the head bucket bumps only the head's cell."""
+        for ring in self._rings:
+            slot = ring.head % ring.capacity
+            cells = ring.cumulative
+            if good:
+                cells[GOOD][slot] += good
+            if bad:
+                cells[BAD][slot] += bad
+            if excluded:
+                cells[EXCLUDED][slot] += excluded
+
     def would_keep(self, ts: float, level: int = -1) -> bool:
         """Whether an event at ts would be retained by `level` (by default the coarsest)."""
         ring = self._rings[level]
