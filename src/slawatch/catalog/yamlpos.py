@@ -53,18 +53,23 @@ class LoadedFile:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with position-keeping containers, string timestamps and YAML 1.2 booleans."""
+class _PosResolver(yaml.resolver.Resolver):
+    """The SafeLoader's implicit types, minus timestamps, with YAML 1.2 booleans."""
 
 
-_Loader.yaml_implicit_resolvers = {
+_PosResolver.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_PosResolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
+class _PosConstructor(yaml.constructor.SafeConstructor):
+    """SafeConstructor building position-keeping containers (see below)."""
+
+
+def _construct_mapping(loader: _PosConstructor, node: yaml.MappingNode) -> PosDict:
     loader.flatten_mapping(node)
     out = PosDict()
     out.line, out.lines, out.key_lines = node.start_mark.line + 1, {}, {}
@@ -82,30 +87,111 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
     return out
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> PosList:
+def _construct_sequence(loader: _PosConstructor, node: yaml.SequenceNode) -> PosList:
     out = PosList(loader.construct_object(child, deep=True) for child in node.value)
     out.line, out.lines = node.start_mark.line + 1, [child.start_mark.line + 1 for child in node.value]
     return out
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_PosConstructor.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_PosConstructor.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer,
+              _PosConstructor, _PosResolver):
+    """The pure-Python parser: the reference, and the one whose syntax-error messages are reported."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _PosConstructor.__init__(self)
+        _PosResolver.__init__(self)
+
+
+# libyaml's parser (PyYAML's C extension) builds the same nodes with the same line marks, about ten
+# times faster; construction and resolution stay the Python classes above, so the values are the same.
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python parser alone
+    CParser = None
+
+if CParser is not None:
+    class _FastLoader(CParser, _PosConstructor, _PosResolver):
+        """The libyaml parser with the position-keeping constructor and resolver."""
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            _PosConstructor.__init__(self)
+            _PosResolver.__init__(self)
+else:
+    _FastLoader = None
+
+
+# Where libyaml accepts what the pure-Python parser refuses, the pure-Python parser decides: tabs
+# (libyaml takes some as separators), characters the reader refuses, and a `?` inside a plain
+# scalar (libyaml allows it in flow collections, PyYAML ends the scalar there; `_flow_question`
+# checks the nodes, only when such a `?` is in the text at all).
+_LENIENT_IN_LIBYAML = re.compile("\t|" + yaml.reader.Reader.NON_PRINTABLE.pattern)
+_QUESTION_IN_SCALAR = re.compile(r"\S\?| \?\S")
+
+
+def _flow_question(node: yaml.Node) -> bool:
+    """True if a plain scalar directly inside a flow collection under `node` holds a `?`."""
+    stack, seen = [node], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # aliases share nodes, and may even be recursive
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            continue
+        if node.flow_style and any(isinstance(c, yaml.ScalarNode) and not c.style and "?" in c.value
+                                   for c in children):
+            return True
+        stack.extend(children)
+    return False
 
 
 def load_text(text: str, file: str) -> LoadedFile:
-    """All documents of one YAML text; a syntax error becomes one Problem, never an exception."""
+    """All documents of one YAML text; a syntax error becomes one Problem, never an exception.
+
+    Parsed with libyaml when PyYAML has it; any text libyaml refuses (or that holds characters the
+    YAML reader refuses) is parsed again by the pure-Python parser, so a syntax error reads exactly
+    as it always has, whichever parser is installed.
+    """
+    if _FastLoader is not None and not _LENIENT_IN_LIBYAML.search(text):
+        fast = _parse(_FastLoader, text, file)
+        if fast is not None:
+            return fast
+    return _parse(_Loader, text, file, report_syntax=True)
+
+
+def _parse(loader_class, text: str, file: str, report_syntax: bool = False) -> LoadedFile | None:
+    """The documents and duplicate keys of `text`; on a syntax error, one Problem (or None when
+    `report_syntax` is false, so the caller can ask the reference parser for its wording)."""
     result = LoadedFile()
-    loader = _Loader(text)
+    check_flow = not report_syntax and _QUESTION_IN_SCALAR.search(text) is not None
+    loader = loader_class(text)
     loader.duplicates = []
     try:
         index = 0
         while loader.check_node():
             node = loader.get_node()
+            if check_flow and _flow_question(node):
+                return None
             data = loader.construct_document(node)
             if data is not None:
                 result.documents.append(Document(file, index, data, node.start_mark.line + 1))
             index += 1
     except yaml.YAMLError as exc:
+        if not report_syntax:
+            return None
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 0
         what = getattr(exc, "problem", None) or str(exc)
