@@ -11,7 +11,9 @@ Cross-file checks (duplicate service and SLO names) run on the merged result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +56,26 @@ def expand_paths(paths: Sequence[str | Path]) -> list[tuple[Path, str]]:
     return out
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Loading allocates hundreds of thousands of small objects (YAML nodes, containers, model
+    values) and frees them by reference counting; none form cycles, so the cyclic collector's passes
+    over the growing heap are wasted work (half the load time of a 10,000-SLO catalogue)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def inspect_paths(paths: Sequence[str | Path]) -> LoadResult:
+    with _cyclic_gc_paused():
+        return _inspect(paths)
+
+
+def _inspect(paths: Sequence[str | Path]) -> LoadResult:
     report = Report()
     files = expand_paths(paths)
     if not files:

@@ -8,11 +8,12 @@ never read from a file: it is derived by `burn_rate_factor` from the budget perc
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from slawatch.catalog.fields import Fields
 from slawatch.catalog.problems import Report
-from slawatch.core.alert_windows import burn_rate_factor
+from slawatch.core.alert_windows import burn_rate_factor, default_rules
 from slawatch.core.model import (
     BurnRateRule, CalendarUnit, ComplianceWindow, Exclusion, FixedExclusion,
     RecurringExclusion, RollingWindow, Severity,
@@ -42,6 +43,13 @@ def window_label(window: ComplianceWindow) -> str:
         return window.name
     zone = "" if window.time_zone == "UTC" else f" {window.time_zone}"
     return f"calendar {window.name}{zone}"
+
+
+@cache
+def shared_default_rules(period_s: int) -> tuple[BurnRateRule, ...]:
+    """`default_rules(period_s)`, built once per window length: the rules are frozen, so every SLO
+    with that primary window holds the same tuple (a catalogue has a handful of window lengths)."""
+    return default_rules(period_s)
 
 
 def make_rule(name: str, severity: Severity, long_s: int, short_s: int, budget_percent: float,

@@ -10,11 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from slawatch.catalog.common import (
-    SEVERITIES, make_rule, period_seconds, read_exclusion, rule_window_problem,
+    SEVERITIES, make_rule, period_seconds, read_exclusion, rule_window_problem, shared_default_rules,
 )
 from slawatch.catalog.fields import Fields, item_line, type_name
 from slawatch.catalog.problems import Report
-from slawatch.core.alert_windows import default_rules
 from slawatch.core.durations import parse_duration
 from slawatch.core.model import (
     DEFAULT_RESOLVE_HOLD_S, AlertPolicy, Budgeting, BudgetingMethod, CalendarUnit, CalendarWindow, ComplianceWindow,
@@ -185,7 +184,7 @@ def read_alerting(f: Fields, period_s: int) -> AlertPolicy | None:
     a = f.mapping("alerting", ("windows", "budget_thresholds", "min_events", "no_data_after", "forecast",
                                "resolve_hold"))
     if a is None:
-        return AlertPolicy(default_rules(period_s))
+        return AlertPolicy(shared_default_rules(period_s))
     before = f.report.error_count
     rules = tuple(read_rule(a, v, p, ln, period_s) for v, p, ln in a.items("windows"))
     if a.has("windows") and not rules:
@@ -207,7 +206,7 @@ def read_alerting(f: Fields, period_s: int) -> AlertPolicy | None:
     hold = a.duration("resolve_hold", hint="a duration >= 0, e.g. 0s, 1m or 5m", allow_zero=True)
     if f.report.error_count != before:
         return None
-    return AlertPolicy(rules or default_rules(period_s),
+    return AlertPolicy(rules or shared_default_rules(period_s),
                        tuple(thresholds) if a.has("budget_thresholds") else (0.5, 0.75, 0.9),
                        min_events or 0, no_data, forecast,
                        DEFAULT_RESOLVE_HOLD_S if hold is None else hold)

@@ -9,6 +9,7 @@ AlertNotificationTarget) or refused (its errors say why).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from slawatch.catalog.fields import child
@@ -17,7 +18,7 @@ from slawatch.catalog.openslo_alerts import ConditionSpec, PolicySpec, read_cond
 from slawatch.catalog.openslo_meta import Obj, description, read_labels, read_object
 from slawatch.catalog.openslo_sli import SliShape, read_indicator
 from slawatch.catalog.openslo_slo import map_slo
-from slawatch.catalog.problems import Report, did_you_mean
+from slawatch.catalog.problems import Problem, Report, did_you_mean
 from slawatch.catalog.yamlpos import Document
 from slawatch.core.model import Service
 
@@ -61,6 +62,7 @@ class Resolver:
     def __init__(self, report: Report, objects: list[Obj]):
         self.report, self.index, self.used = report, {}, set()
         self._shapes, self._policies, self._conditions = {}, {}, {}
+        self._failed_slis: set[int] = set()  # ids of SLIs whose shape did not map
         for obj in objects:
             first = self.index.get((obj.kind, obj.name))
             if first is not None:
@@ -83,6 +85,8 @@ class Resolver:
         key = (id(sli), explicit)
         if key not in self._shapes:
             self._shapes[key] = read_indicator(self.report, sli.file, sli.spec, sli.label, explicit)
+            if self._shapes[key] is None:
+                self._failed_slis.add(id(sli))
         return self._shapes[key]
 
     def indicator(self, slo: Obj) -> SliShape | None:
@@ -135,7 +139,7 @@ class Resolver:
     def failed(self, obj: Obj) -> bool:
         """True when this object was mapped (or checked) and did not come out whole."""
         if obj.kind == "SLI":
-            return any(v is None for (i, _), v in self._shapes.items() if i == id(obj))
+            return id(obj) in self._failed_slis
         cache = {"AlertPolicy": self._policies, "AlertCondition": self._conditions}.get(obj.kind, {})
         return id(obj) in cache and cache[id(obj)] is None
 
@@ -173,10 +177,9 @@ def map_objects(report: Report, objects: list[Obj], outcomes: list[Outcome]) -> 
                 resolver.policy(obj)
             elif obj.kind == "AlertCondition":
                 resolver.condition(obj)
-    error_lines = {(p.file, p.line) for p in report.problems if p.is_error}
+    with_errors = _objects_with_errors(objects, report.problems)
     for obj in objects:
-        end = min((o.line for o in objects if o.file == obj.file and o.line > obj.line), default=float("inf"))
-        own_errors = any(f == obj.file and obj.line <= line < end for f, line in error_lines)
+        own_errors = id(obj) in with_errors
         duplicate = obj.kind in ("SLO", "SLI", "Service", "AlertPolicy", "AlertCondition") \
             and resolver.index.get((obj.kind, obj.name)) is not obj
         if own_errors or duplicate or resolver.failed(obj) or (obj.kind == "SLO" and not produced.get(id(obj))):
@@ -189,6 +192,23 @@ def map_objects(report: Report, objects: list[Obj], outcomes: list[Outcome]) -> 
             status = "unused"
         outcomes.append(Outcome(obj.file, obj.line, obj.kind, obj.name, status, produced.get(id(obj), ())))
     return result
+
+
+def _objects_with_errors(objects: list[Obj], problems: list[Problem]) -> set[int]:
+    """ids of the objects with an error on their own lines: from an object's first line up to the
+    next object's first line in the same file (objects sharing a first line share the span)."""
+    starts: dict[str, list[int]] = {}  # file -> the distinct first lines of its objects, sorted
+    for obj in objects:
+        starts.setdefault(obj.file, []).append(obj.line)
+    starts = {file: sorted(set(lines)) for file, lines in starts.items()}
+    hit: set[tuple[str, int]] = set()  # (file, first line) of each span holding an error
+    for problem in problems:
+        lines = starts.get(problem.file) if problem.is_error else None
+        if lines:
+            at = bisect_right(lines, problem.line) - 1
+            if at >= 0:
+                hit.add((problem.file, lines[at]))
+    return {id(obj) for obj in objects if (obj.file, obj.line) in hit}
 
 
 def _service(report: Report, obj: Obj) -> Service:

@@ -12,13 +12,12 @@ import re
 from decimal import Decimal
 from typing import Any, Protocol
 
-from slawatch.catalog.common import period_seconds
+from slawatch.catalog.common import period_seconds, shared_default_rules
 from slawatch.catalog.fields import Fields, child
 from slawatch.catalog.openslo_alerts import PolicySpec, rules_for
 from slawatch.catalog.openslo_meta import Obj, description, read_labels
 from slawatch.catalog.openslo_sli import SLAWATCH_SOURCE, SliShape, read_time_windows
 from slawatch.catalog.problems import Report
-from slawatch.core.alert_windows import default_rules
 from slawatch.core.durations import parse_duration
 from slawatch.core.model import (
     DEFAULT_RESOLVE_HOLD_S, AlertPolicy, Budgeting, BudgetingMethod, ErrorHandling, EventMatch, GroupBy, GroupDimension, Sli,
@@ -219,5 +218,5 @@ def _alerting(report: Report, obj: Obj, ann: Annotations, policies: list[PolicyS
             ann.error("resolve-hold", str(exc), "a duration >= 0, e.g. 0s, 1m or 5m")
     if rules is None:
         return None
-    return AlertPolicy(rules or default_rules(period_s), thresholds, min_events or 0, no_data, resolve_hold_s=hold)
+    return AlertPolicy(rules or shared_default_rules(period_s), thresholds, min_events or 0, no_data, resolve_hold_s=hold)
 

@@ -55,6 +55,8 @@ class Report:
     """Collects problems while loading; loaders add to it and never raise for bad input."""
 
     problems: list[Problem] = field(default_factory=list)
+    _counted: int = field(default=0, repr=False)  # problems[:_counted] are counted in _errors
+    _errors: int = field(default=0, repr=False)
 
     def error(self, file: str, line: int, path: str, message: str, hint: str = "") -> None:
         self.problems.append(Problem(file, line, path, message, hint))
@@ -64,7 +66,11 @@ class Report:
 
     @property
     def error_count(self) -> int:
-        return sum(1 for p in self.problems if p.is_error)
+        """Errors so far. Loaders ask before and after every object, so only the problems added
+        since the last call are counted (`problems` only grows while loading)."""
+        self._errors += sum(1 for p in self.problems[self._counted:] if p.is_error)
+        self._counted = len(self.problems)
+        return self._errors
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
