@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import compress, repeat
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, Slo, SliKind
-from slawatch.core.ring import BAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
+from slawatch.core.ring import BAD, EMPTY_HEAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
 from slawatch.core.sketch import SketchRing, plan_sketch_levels
 
 DEFAULT_MAX_FUTURE_S = 300.0
@@ -234,7 +235,7 @@ class Finalizer:
             top = head * self.resolution // rollup.resolution
             if top > rollup.head:
                 rollup.advance(top)
-        if level.head == -(2**62):
+        if level.head == EMPTY_HEAD:
             return
         first, last = level.head - level.capacity + 1, min(level.head, head - level.capacity)
         if first > last:
@@ -273,6 +274,24 @@ class Finalizer:
         """An event too late for the fine level (still kept by a coarser one): straight to its period."""
         for calendar in self.calendars:
             self.period_totals(calendar, bucket * self.resolution)[which] += count
+
+
+def seen_before(offsets: dict[int | None, int], partition: int | None, offset: int) -> bool:
+    """Whether the record at `offset` of `partition` was applied already (at or below the highest
+    offset applied from that partition); if not, it is recorded as applied. The one dedupe check."""
+    seen = offsets.get(partition)
+    if seen is not None and offset <= seen:
+        return True
+    offsets[partition] = offset
+    return False
+
+
+class HeadRun(NamedTuple):
+    """What `SloState.accept_run` counted: events[start:end], in the head bucket of every level."""
+
+    end: int  # index after the run's last event
+    judged: Sequence  # the run's events counted GOOD or BAD, in order (what the contributors see)
+    bad: list  # those of them counted BAD
 
 
 class SloState:
@@ -320,13 +339,9 @@ class SloState:
         now: float | None = None,
     ) -> Outcome:
         """Count one event; see the module docstring for the outcomes."""
-        if offset is not None:
-            offsets = self.offsets
-            seen = offsets.get(partition)
-            if seen is not None and offset <= seen:
-                self.duplicates += 1
-                return _OUT_DUPLICATE
-            offsets[partition] = offset
+        if offset is not None and seen_before(self.offsets, partition, offset):
+            self.duplicates += 1
+            return _OUT_DUPLICATE
         return self.accept(ts, ok, latency_ms, now)
 
     def accept(self, ts: float, ok: bool, latency_ms: float | None, now: float | None) -> Outcome:
@@ -346,26 +361,98 @@ class SloState:
             self.late += 1
         else:
             self.watermark = ts
-        # Classify: which counter, if any, this event bumps.
-        if self._kind == _AVAILABILITY:
-            which = _OUT_GOOD if ok else _OUT_BAD
-        elif not ok and self._errors != _ERRORS_COUNT:
-            if self._errors == _ERRORS_IGNORE:
-                self.not_counted += 1
-                return _OUT_NOT_COUNTED
-            which = _OUT_BAD
-            latency_ms = _INF  # in a percentile, a failed call ranks above every latency (module docstring)
-        elif latency_ms is None:
+        which, latency_ms = self.judge(ok, latency_ms)
+        if which is _OUT_NOT_COUNTED:
             self.not_counted += 1
-            return _OUT_NOT_COUNTED
-        else:
-            which = _OUT_GOOD if latency_ms <= self._threshold else _OUT_BAD
+            return which
         if self.is_excluded is not None and self.is_excluded(ts):
             which = _OUT_EXCLUDED
         elif latency_ms is not None and self.sketches is not None:
             self.sketches.add(ts, latency_ms)
         self.ring.add(ts, which)
         return which
+
+    def judge(self, ok: bool, latency_ms: float | None) -> tuple[Outcome, float | None]:
+        """The SLI's verdict on a valid event: GOOD, BAD or NOT_COUNTED (the SLI does not judge it),
+        and the latency its sketch records (a failed call under errors=BAD ranks above every latency,
+        see the module docstring). The one place the classification rules are written."""
+        if self._kind == _AVAILABILITY:
+            return (_OUT_GOOD if ok else _OUT_BAD), latency_ms
+        if not ok and self._errors != _ERRORS_COUNT:
+            if self._errors == _ERRORS_IGNORE:
+                return _OUT_NOT_COUNTED, None
+            return _OUT_BAD, _INF
+        if latency_ms is None:
+            return _OUT_NOT_COUNTED, None
+        return (_OUT_GOOD if latency_ms <= self._threshold else _OUT_BAD), latency_ms
+
+    def accept_run(self, events: Sequence, start: int, span: tuple[float, float]) -> HeadRun:
+        """`accept` for events[start:end], the longest run whose event times lie in `span`, in bulk.
+
+        The caller guarantees that `span` lies inside the head bucket of every ring level
+        (`BucketRing.head_span`) and no further ahead than `max_future_s`, so no event of the run
+        can be too old or too far ahead, and none moves a head: each only bumps the head cells. An
+        INVALID latency ends the run (`accept` refuses it)."""
+        if self._kind == _AVAILABILITY and self.is_excluded is None:
+            return self._accept_availability_run(events, start, span)
+        lo, hi = span
+        n, end = len(events), start
+        watermark, late, not_counted, excluded = self.watermark, 0, 0, 0
+        latency_sli, judge, is_excluded, sketches = self._kind == _LATENCY, self.judge, self.is_excluded, self.sketches
+        judged: list = []
+        bad: list = []
+        while end < n:
+            event = events[end]
+            ts, latency_ms = event.ts, event.latency_ms
+            if not lo <= ts < hi or (latency_sli and latency_ms is not None and not 0.0 <= latency_ms < _INF):
+                break
+            end += 1
+            if ts >= watermark:
+                watermark = ts
+            else:
+                late += 1
+            which, latency_ms = judge(event.ok, latency_ms)
+            if which is _OUT_NOT_COUNTED:
+                not_counted += 1
+            elif is_excluded is not None and is_excluded(ts):
+                excluded += 1
+            else:
+                if latency_ms is not None and sketches is not None:
+                    sketches.add(ts, latency_ms)
+                judged.append(event)
+                if which is _OUT_BAD:
+                    bad.append(event)
+        if end > start:
+            self.ring.bump_head(len(judged) - len(bad), len(bad), excluded)
+            self.watermark, self.late, self.not_counted = watermark, self.late + late, self.not_counted + not_counted
+        return HeadRun(end, judged, bad)
+
+    def _accept_availability_run(self, events: Sequence, start: int, span: tuple[float, float]) -> HeadRun:
+        """`accept_run` when every event is judged GOOD or BAD by `ok` alone (`judge`'s first rule)
+        and nothing is excluded: the common case, in a tight loop."""
+        lo, hi = span
+        n, end = len(events), start
+        watermark, late = self.watermark, 0
+        bad: list = []
+        while end < n:
+            event = events[end]
+            ts = event.ts
+            if not lo <= ts < hi:
+                break
+            end += 1
+            if ts >= watermark:
+                watermark = ts
+            else:
+                late += 1
+            if not event.ok:
+                bad.append(event)
+        if end == start:
+            return HeadRun(start, (), bad)
+        self.ring.bump_head(end - start - len(bad), len(bad), 0)
+        self.watermark = watermark
+        if late:
+            self.late += late
+        return HeadRun(end, events[start:end], bad)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -414,12 +501,9 @@ class GroupedSloState:
         offset: int | None = None,
         now: float | None = None,
     ) -> Outcome:
-        if offset is not None:
-            seen = self.offsets.get(partition)
-            if seen is not None and offset <= seen:
-                self.duplicates += 1
-                return _OUT_DUPLICATE
-            self.offsets[partition] = offset
+        if offset is not None and seen_before(self.offsets, partition, offset):
+            self.duplicates += 1
+            return _OUT_DUPLICATE
         return self.state_for(group).accept(ts, ok, latency_ms, now)
 
     def state_for(self, group: str | None) -> SloState:

@@ -10,12 +10,18 @@ per group at most BUCKETS x MAX_KEYS x 2 counters. Counting is one dict lookup p
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
+from operator import attrgetter
+
+from slawatch.core.ring import EMPTY_HEAD
 
 BUCKETS = 6
 MAX_KEYS = 32
 TOP = 3
 OTHER = "(other)"
 NONE = "(none)"
+_KEY = attrgetter("operation", "region")
 
 
 class Contributors:
@@ -24,7 +30,7 @@ class Contributors:
     def __init__(self, horizon_s: float) -> None:
         self.resolution = max(1, math.ceil(horizon_s / (BUCKETS - 1)))
         self.buckets: dict[int, dict[tuple, list[int]]] = {}
-        self.head = -(2**62)
+        self.head = EMPTY_HEAD
 
     def add(self, ts: float, bad: bool, operation: str | None, region: str | None) -> None:
         k = int(ts // self.resolution)
@@ -37,16 +43,28 @@ class Contributors:
                 self.head = k
                 for old in [b for b in self.buckets if b <= k - BUCKETS]:
                     del self.buckets[old]
-        key = (operation, region)
-        counts = bucket.get(key)
-        if counts is None:
-            if len(bucket) >= MAX_KEYS:
-                key = (OTHER, OTHER)
-                counts = bucket.get(key)
-            if counts is None:
-                counts = bucket[key] = [0, 0]
+        counts = _counts_for(bucket, (operation, region))
         counts[0] += bad
         counts[1] += 1
+
+    def head_span(self) -> tuple[float, float]:
+        """[start, end): the event times that fall in the head bucket (empty before the first event)."""
+        start = self.head * self.resolution
+        return start, start + self.resolution
+
+    def add_head_run(self, events: Sequence, bad: Sequence) -> None:
+        """`add` for each of `events` (bad: those of them that are bad), all inside `head_span()`, in
+        bulk: one count per (operation, region), keys taken in order of first appearance so the
+        MAX_KEYS cap admits the same keys as adding them one by one."""
+        if not events:
+            return
+        bucket = self.buckets[self.head]
+        bad_by_key = Counter(map(_KEY, bad)) if bad else None
+        for key, total in Counter(map(_KEY, events)).items():
+            counts = _counts_for(bucket, key)
+            if bad_by_key is not None:
+                counts[0] += bad_by_key.get(key, 0)
+            counts[1] += total
 
     def top(self, now: float, horizon_s: float) -> dict[str, list[dict]]:
         """Top TOP operations and regions by bad events in the buckets starting in [now - horizon, now)."""
@@ -73,4 +91,16 @@ class Contributors:
 
     def load_json(self, items: list) -> None:
         self.buckets = {k: {(op, region): [bad, total] for op, region, bad, total in rows} for k, rows in items}
-        self.head = max(self.buckets, default=-(2**62))
+        self.head = max(self.buckets, default=EMPTY_HEAD)
+
+
+def _counts_for(bucket: dict[tuple, list[int]], key: tuple) -> list[int]:
+    """The [bad, total] cell of `key` in a bucket; the shared OTHER cell once the bucket has MAX_KEYS."""
+    counts = bucket.get(key)
+    if counts is None:
+        if len(bucket) >= MAX_KEYS:
+            key = (OTHER, OTHER)
+            counts = bucket.get(key)
+        if counts is None:
+            counts = bucket[key] = [0, 0]
+    return counts

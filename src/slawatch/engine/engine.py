@@ -30,6 +30,7 @@ import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from slawatch.core import evaluate as ev
 from slawatch.core import policies
@@ -37,15 +38,15 @@ from slawatch.core.alerts import LifecycleConfig
 from slawatch.core.event import Event
 from slawatch.core.exclusions import ExclusionSchedule
 from slawatch.core.matching import SloIndex, has_filters
-from slawatch.core.model import Catalog
-from slawatch.core.slo_state import Outcome
+from slawatch.core.model import Catalog, Slo
+from slawatch.core.slo_state import Outcome, seen_before
 from slawatch.engine import gauges as gauges_mod
 from slawatch.engine.checkpoint import Restored, Retired
 from slawatch.engine import compliance
 from slawatch.engine.compliance import ComplianceRecord
 from slawatch.engine.payloads import alert_record, status_record
 from slawatch.engine.records import AlertRecord, Applied, StatusRecord
-from slawatch.engine.runtime import SloRuntime
+from slawatch.engine.runtime import Refusal, SloRuntime
 
 _REASONS = {Outcome.TOO_OLD: "too_old", Outcome.TOO_FAR_AHEAD: "too_far_ahead", Outcome.INVALID: "invalid"}
 _MESSAGES = {
@@ -53,11 +54,8 @@ _MESSAGES = {
     Outcome.TOO_FAR_AHEAD: "event time is more than {ahead:g} s ahead of the SLO's watermark and the wall clock ({slo})",
     Outcome.INVALID: "latency_ms must be a finite number >= 0 for a latency SLI ({slo})",
 }
-_GOOD, _BAD, _NEG_INF = Outcome.GOOD, Outcome.BAD, -math.inf
+_NEG_INF = -math.inf
 _NO_DATA_TYPES = frozenset({policies.NO_DATA})
-_FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes (an int
-# comparison; Outcome.refused is a property call per event on the hot path)
-assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
 log = logging.getLogger("slawatch.engine")
 
 
@@ -180,9 +178,9 @@ class Engine:
         (`SloRuntime.apply_events`). SLOs share nothing while counting, so this is the same as
         taking the events one by one; a refused event is reported once, with the reason of the
         first SLO (in catalogue order) that refused it."""
-        return self.apply_records([(offset, events)], partition=partition, wall_now=wall_now)[0]
+        return self.apply_records([RecordEvents(offset, events)], partition=partition, wall_now=wall_now)[0]
 
-    def apply_records(self, records: Sequence[tuple[int | None, Sequence[Event]]], *, partition: int | None = None,
+    def apply_records(self, records: Sequence[RecordEvents], *, partition: int | None = None,
                       wall_now: float) -> list[Applied]:
         """`apply` for several records of one partition, in offset order: one `Applied` per record,
         exactly what `apply` would return for each in turn.
@@ -190,108 +188,81 @@ class Engine:
         Each SLO counts the events of all the batch's records it matches in one run (a record it has
         already counted, by offset, is skipped as a duplicate), so a batch of one-event records costs
         one `SloRuntime.apply_events` per SLO, not one per record and SLO. The same as applying the
-        records one by one: an SLO's run is its events in record order, and SLOs share nothing."""
+        records one by one: an SLO's run is its events in record order, and SLOs share nothing.
+        Three steps: match events to SLOs, count each SLO's run, attribute counts and refusals back
+        to the records."""
         results = [Applied() for _ in records]
-        step, ahead = self.step_s, self.max_future_s
-        runtimes = self._runtimes
-        plain_for, slos_for = self._plain.get, self._index.slos_for
-        # SLO name -> (slo, {record index: [positions or None, ...]}), records in order.
-        plan: dict[str, tuple] = {}
-        for r, (_, events) in enumerate(records):
-            if not events:
+        refusals = _FirstRefusals(len(records))
+        for name, match in self._match(records).items():
+            rt = self._runtimes.get(name) or self._runtime(name)
+            run, shares = _unseen_run(rt.state, match, records, partition, results)
+            if not shares:
                 continue
-            # Which events each SLO counts: None = all of them (one service whose SLOs have no filters).
-            service = events[0].service
-            plain = plain_for(service)
-            if plain is not None and (len(events) == 1 or all(e.service == service for e in events)):
-                matched: list = [(plain, None)]
-            else:
-                by_tuple: dict[int, tuple[tuple, list[int]]] = {}
-                for i, event in enumerate(events):
-                    slos = slos_for(event)
-                    if slos:
-                        entry = by_tuple.get(id(slos))
-                        if entry is None:
-                            by_tuple[id(slos)] = (slos, [i])
-                        else:
-                            entry[1].append(i)
-                matched = list(by_tuple.values())
-            for slos, positions in matched:
-                for slo in slos:
-                    entry = plan.get(slo.name)
-                    if entry is None:
-                        plan[slo.name] = (slo, {r: [positions]})
-                    else:
-                        lists = entry[1].get(r)
-                        if lists is None:
-                            entry[1][r] = [positions]
-                        else:
-                            lists.append(positions)
-        refusals: list[dict[int, tuple[int, tuple]] | None] = [None] * len(records)
-        for name, (slo, per_record) in plan.items():
-            rt = runtimes.get(name) or self._runtime(name)
-            state = rt.state
-            # (record index, positions or None, where its events start in `mine`), in record order
-            owners: list[tuple[int, list[int] | None, int]] = []
-            mine: list = []
-            for r, lists in per_record.items():
-                offset, events = records[r]
-                if lists[0] is None:
-                    positions, theirs = None, events
-                else:
-                    positions = lists[0] if len(lists) == 1 else sorted(i for part in lists for i in part)
-                    theirs = [events[i] for i in positions]
-                if offset is not None:
-                    seen = state.offsets.get(partition)
-                    if seen is not None and offset <= seen:
-                        state.duplicates += len(theirs)
-                        results[r].duplicates += len(theirs)
-                        continue
-                    state.offsets[partition] = offset
-                owners.append((r, positions, len(mine)))
-                if len(per_record) == 1:
-                    mine = theirs
-                else:
-                    mine.extend(theirs)
-            if not owners:
-                continue
-            counted, refused = rt.apply_events(mine, wall_now, step, ahead)
+            counted, refused = rt.apply_events(run, wall_now, self.step_s, self.max_future_s)
             if counted:
                 self._partition_of[name] = partition
                 if rt.watermark > self.partition_clock.get(partition, _NEG_INF):
                     self.partition_clock[partition] = rt.watermark
-            if not refused:
-                if counted:
-                    for k, (r, _, begin) in enumerate(owners):
-                        applied = results[r]
-                        applied.counted += (owners[k + 1][2] if k + 1 < len(owners) else len(mine)) - begin
-                        applied.touched.add(name)
-                continue
-            rank = self._rank[name]
-            starts = [begin for _, _, begin in owners]
-            ends = starts[1:] + [len(mine)]
-            bad_by_owner = [0] * len(owners)
-            for at, outcome in refused:
-                k = bisect_right(starts, at) - 1
-                bad_by_owner[k] += 1
-                r, positions, begin = owners[k]
-                index = at - begin if positions is None else positions[at - begin]
-                found_by = refusals[r]
-                if found_by is None:
-                    found_by = refusals[r] = {}
-                found = found_by.get(index)
-                if found is None or rank < found[0]:
-                    message = _MESSAGES[outcome].format(slo=name, ahead=ahead)
-                    found_by[index] = (rank, (records[r][1][index], _REASONS[outcome], message))
-            for k, (r, _, begin) in enumerate(owners):
-                n = ends[k] - begin - bad_by_owner[k]
+            refused_per_share = self._note_refusals(name, shares, refused, records, refusals) if refused else None
+            for k, share in enumerate(shares):
+                n = (shares[k + 1].begin if k + 1 < len(shares) else len(run)) - share.begin
+                if refused_per_share is not None:
+                    n -= refused_per_share[k]
                 if n:
-                    results[r].counted += n
-                    results[r].touched.add(name)
-        for r, found_by in enumerate(refusals):
-            if found_by:
-                results[r].refused = [found_by[i][1] for i in sorted(found_by)]
+                    results[share.record].counted += n
+                    results[share.record].touched.add(name)
+        refusals.fill(results)
         return results
+
+    def _match(self, records: Sequence[RecordEvents]) -> dict[str, SloMatch]:
+        """Which events of which records each SLO counts, SLOs in the order they are first matched."""
+        plain_for, slos_for = self._plain.get, self._index.slos_for
+        matches: dict[str, SloMatch] = {}
+        for r, (_, events) in enumerate(records):
+            if not events:
+                continue
+            service = events[0].service
+            plain = plain_for(service)
+            if plain is not None and (len(events) == 1 or all(e.service == service for e in events)):
+                matched: list = [(plain, None)]  # one service whose SLOs have no filters: all events count
+            else:
+                by_slos: dict[int, tuple[tuple, list[int]]] = {}  # id(tuple of SLOs) -> (SLOs, positions)
+                for i, event in enumerate(events):
+                    slos = slos_for(event)
+                    if slos:
+                        entry = by_slos.get(id(slos))
+                        if entry is None:
+                            by_slos[id(slos)] = (slos, [i])
+                        else:
+                            entry[1].append(i)
+                matched = list(by_slos.values())
+            for slos, positions in matched:
+                for slo in slos:
+                    match = matches.get(slo.name)
+                    if match is None:
+                        matches[slo.name] = SloMatch(slo, {r: [positions]})
+                    elif (lists := match.positions.get(r)) is None:
+                        match.positions[r] = [positions]
+                    else:
+                        lists.append(positions)
+        return matches
+
+    def _note_refusals(self, name: str, shares: list[Share], refused: list[Refusal],
+                       records: Sequence[RecordEvents], refusals: _FirstRefusals) -> list[int]:
+        """Hand each refused event of an SLO's run back to its record; how many each share lost."""
+        rank, starts = self._rank[name], [share.begin for share in shares]
+        refused_per_share = [0] * len(shares)
+        for refusal in refused:
+            k = bisect_right(starts, refusal.position) - 1
+            refused_per_share[k] += 1
+            share = shares[k]
+            at = refusal.position - share.begin
+            index = at if share.positions is None else share.positions[at]
+            if refusals.is_first(share.record, index, rank):
+                message = _MESSAGES[refusal.outcome].format(slo=name, ahead=self.max_future_s)
+                refusals.note(share.record, index, rank,
+                              (records[share.record][1][index], _REASONS[refusal.outcome], message))
+        return refused_per_share
 
     # Decisions and their records.
     def evaluate(self, wall_now: float, slos: Iterable[str] | None = None,
@@ -378,3 +349,76 @@ class Engine:
     def gauges(self, wall_now: float) -> Iterable[tuple[str, dict[str, str], float]]:
         for rt in list(self._runtimes.values()):
             yield from gauges_mod.slo_gauges(rt)
+
+
+class RecordEvents(NamedTuple):
+    """One record's events with its offset (None: not de-duplicated), as `apply_records` takes them."""
+
+    offset: int | None
+    events: Sequence[Event]
+
+
+class SloMatch(NamedTuple):
+    """The events one SLO counts in a batch: per record index, lists of positions in the record's
+    events (one list per tuple of SLOs that matched them; None: all the record's events)."""
+
+    slo: Slo
+    positions: dict[int, list[list[int] | None]]
+
+
+class Share(NamedTuple):
+    """The part of an SLO's run that one record gave: which events, and where they start in the run."""
+
+    record: int  # index in the batch
+    positions: list[int] | None  # positions in the record's events; None: all of them
+    begin: int
+
+
+def _unseen_run(state, match: SloMatch, records: Sequence[RecordEvents], partition: int | None,
+                results: list[Applied]) -> tuple[Sequence[Event], list[Share]]:
+    """The SLO's run: the matched events of the records it has not counted yet (by offset), in
+    record order, and each record's share of it. Records already counted are tallied as duplicates."""
+    shares: list[Share] = []
+    run: list = []
+    for r, lists in match.positions.items():
+        offset, events = records[r]
+        if lists[0] is None:
+            positions, theirs = None, events
+        else:
+            positions = lists[0] if len(lists) == 1 else sorted(i for part in lists for i in part)
+            theirs = [events[i] for i in positions]
+        if offset is not None and seen_before(state.offsets, partition, offset):
+            state.duplicates += len(theirs)
+            results[r].duplicates += len(theirs)
+            continue
+        shares.append(Share(r, positions, len(run)))
+        if len(match.positions) == 1:
+            run = theirs
+        else:
+            run.extend(theirs)
+    return run, shares
+
+
+class _FirstRefusals:
+    """Per record, each refused event once, with the reason of the first SLO (in catalogue order)
+    that refused it."""
+
+    __slots__ = ("by_record",)
+
+    def __init__(self, records: int) -> None:
+        self.by_record: list[dict[int, tuple[int, tuple]] | None] = [None] * records
+
+    def is_first(self, record: int, index: int, rank: int) -> bool:
+        found = self.by_record[record]
+        return found is None or index not in found or rank < found[index][0]
+
+    def note(self, record: int, index: int, rank: int, refusal: tuple) -> None:
+        found = self.by_record[record]
+        if found is None:
+            found = self.by_record[record] = {}
+        found[index] = (rank, refusal)
+
+    def fill(self, results: list[Applied]) -> None:
+        for applied, found in zip(results, self.by_record):
+            if found:
+                applied.refused = [found[i][1] for i in sorted(found)]

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections import Counter
 from collections.abc import Callable, Sequence
-from operator import attrgetter
+from typing import NamedTuple
 
 import orjson
 
@@ -34,15 +33,23 @@ from slawatch.core.slo_state import GroupedSloState, Outcome, SloState
 from slawatch.core.snapshot import grouped_to_bytes, state_to_bytes
 from slawatch.engine import checkpoint
 from slawatch.engine.compliance_log import ComplianceLog
-from slawatch.engine.contributors import MAX_KEYS, OTHER, Contributors
+from slawatch.engine.contributors import Contributors
 
 MAGIC, VERSION = checkpoint.MAGIC, checkpoint.VERSION
 _HEADER, _DEFINITION_LENGTH = struct.Struct("<BI"), struct.Struct("<H")
-_NEG_INF, _INF = -math.inf, math.inf
-_GOOD, _BAD, _EXCLUDED = Outcome.GOOD, Outcome.BAD, Outcome.EXCLUDED
-_FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes
-_KEY = attrgetter("operation", "region")
+_NEG_INF = -math.inf
+_GOOD, _BAD = Outcome.GOOD, Outcome.BAD
+_FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes: an
+# int comparison per event instead of the `Outcome.refused` property
+assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
 _group_key = SloIndex.group_key
+
+
+class Refusal(NamedTuple):
+    """An event an SLO refused: its position in the events given to `apply_events`, and why."""
+
+    position: int
+    outcome: Outcome
 
 
 def contributor_horizon_s(slo: Slo) -> float:
@@ -132,25 +139,27 @@ class SloRuntime:
 
     # Counting (the engine's hot path).
     def apply_events(self, events: Sequence, wall_now: float, step: float,
-                     ahead: float) -> tuple[int, list[tuple[int, Outcome]]]:
+                     ahead: float) -> tuple[int, list[Refusal]]:
         """Count the events (one record's, those of this SLO, in order), deciding at step edges.
 
-        Returns (events counted, [(position, outcome) of each refused event]). Per event this is
-        exactly: decide if the event reaches the next step edge, `accept` it into its group's state,
-        then move the watermark and the contributors. Runs of events that fall in the head bucket
-        of every ring level and of the contributors, before the next step edge and not too far
-        ahead (`_hot_bounds`) are counted in bulk (`_hot_run`): nothing can be decided, advanced,
-        evicted or refused inside such a run, so its events only bump the head cells."""
+        Returns (events counted, the refused ones). Per event this is exactly: decide if the event
+        reaches the next step edge, `accept` it into its group's state, then move the watermark and
+        the contributors. Runs of events that fall in the head bucket of every ring level and of the
+        contributors, before the next step edge and not too far ahead (`_head_span`), are counted in
+        bulk (`SloState.accept_run`): nothing can be decided, advanced, evicted or refused inside
+        such a run, so its events only bump the head cells."""
         n, i, counted = len(events), 0, 0
-        refused: list[tuple[int, Outcome]] = []
+        refused: list[Refusal] = []
         grouped, slo = self.grouped, self.slo
         while i < n:
-            if not grouped:
-                bounds = self._hot_bounds(wall_now, step)
-                if bounds is not None:
-                    j = self._hot_run(events, i, bounds)
-                    counted += j - i
-                    i = j
+            if not grouped and (span := self._head_span(wall_now, step)) is not None:
+                run = self.state.accept_run(events, i, span)
+                if run.end > i:
+                    self.contributors[None].add_head_run(run.judged, run.bad)
+                    counted += run.end - i
+                    i = run.end
+                    if self.state.watermark > self.watermark:
+                        self.watermark = self.state.watermark
                     if i >= n:
                         break
             event = events[i]
@@ -165,7 +174,7 @@ class SloRuntime:
             outcome = self.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
             i += 1
             if outcome >= _FIRST_REFUSED:
-                refused.append((i - 1, outcome))
+                refused.append(Refusal(i - 1, outcome))
                 continue
             counted += 1
             if ts > self.watermark:
@@ -178,8 +187,8 @@ class SloRuntime:
                 self.last_received_wall = wall_now
         return counted, refused
 
-    def _hot_bounds(self, wall_now: float, step: float) -> tuple[float, float] | None:
-        """[lo, hi): event times that land in the head bucket of every ring level and of the
+    def _head_span(self, wall_now: float, step: float) -> tuple[float, float] | None:
+        """[start, end): event times that land in the head bucket of every ring level and of the
         contributors, before the next decision edge and not too far ahead; None if there are none."""
         state = self.state
         watermark = state.watermark
@@ -188,130 +197,11 @@ class SloRuntime:
         found = self.contributors.get(None)
         if found is None:
             return None
-        resolution = found.resolution
-        lo = found.head * resolution
-        hi = lo + resolution
-        edge = self.decided + step
-        if edge < hi:
-            hi = edge
-        ahead = (wall_now if wall_now > watermark else watermark) + state.max_future_s
-        if ahead < hi:
-            hi = ahead
-        for ring in state.ring._rings:
-            r = ring.resolution
-            start = ring.head * r
-            if start > lo:
-                lo = start
-            if start + r < hi:
-                hi = start + r
-        return (lo, hi) if lo < hi else None
-
-    def _hot_run(self, events: Sequence, i: int, bounds: tuple[float, float]) -> int:
-        """Count events[i:j] (the longest run inside `bounds`, see `apply_events`) as `accept` would,
-        in bulk; return j. An invalid latency ends the run (the per-event path refuses it)."""
-        lo, hi = bounds
-        state = self.state
-        n, j = len(events), i
-        wm = state.watermark
-        late = good = bad = excluded = not_counted = 0
-        bads: list = []
-        if state._kind == 0 and state.is_excluded is None:  # availability: every event is good or bad
-            while j < n:
-                event = events[j]
-                ts = event.ts
-                if lo <= ts < hi:
-                    if ts >= wm:
-                        wm = ts
-                    else:
-                        late += 1
-                    if not event.ok:
-                        bads.append(event)
-                    j += 1
-                else:
-                    break
-            if j == i:
-                return i
-            run = events[i:j]
-            bad = len(bads)
-            good = j - i - bad
-        else:
-            run = []
-            latency_kind, threshold, errors = state._kind == 1, state._threshold, state._errors
-            is_excluded, sketches = state.is_excluded, state.sketches
-            while j < n:
-                event = events[j]
-                ts = event.ts
-                if not lo <= ts < hi:
-                    break
-                latency = event.latency_ms
-                if latency_kind and latency is not None and not 0.0 <= latency < _INF:
-                    break  # INVALID: refused by accept on the per-event path
-                j += 1
-                if ts >= wm:
-                    wm = ts
-                else:
-                    late += 1
-                ok = event.ok
-                if not latency_kind:
-                    which = _GOOD if ok else _BAD
-                elif not ok and errors != 0:
-                    if errors == 1:  # errors: ignore
-                        not_counted += 1
-                        continue
-                    which, latency = _BAD, _INF
-                elif latency is None:
-                    not_counted += 1
-                    continue
-                else:
-                    which = _GOOD if latency <= threshold else _BAD
-                if is_excluded is not None and is_excluded(ts):
-                    excluded += 1
-                    continue
-                if latency is not None and sketches is not None:
-                    sketches.add(ts, latency)
-                run.append(event)
-                if which is _BAD:
-                    bads.append(event)
-                    bad += 1
-                else:
-                    good += 1
-            if j == i:
-                return i
-        # The head cells of every level (cumulative: an in-order event bumps only the head's cell).
-        for ring in state.ring._rings:
-            slot = ring.head % ring.capacity
-            cells = ring.cumulative
-            if good:
-                cells[0][slot] += good
-            if bad:
-                cells[1][slot] += bad
-            if excluded:
-                cells[2][slot] += excluded
-        state.watermark = wm
-        if late:
-            state.late += late
-        if not_counted:
-            state.not_counted += not_counted
-        if wm > self.watermark:
-            self.watermark = wm
-        if run:
-            # Contributors: totals and bads per (operation, region) in the head bucket, keys in order of
-            # first appearance (so the MAX_KEYS cap admits the same keys as one add per event).
-            bucket = self.contributors[None].buckets[self.contributors[None].head]
-            bad_by = Counter(map(_KEY, bads)) if bads else None
-            for key, total in Counter(map(_KEY, run)).items():
-                counts = bucket.get(key)
-                if counts is None:
-                    if len(bucket) >= MAX_KEYS:
-                        counts = bucket.get((OTHER, OTHER))
-                        if counts is None:
-                            counts = bucket[(OTHER, OTHER)] = [0, 0]
-                    else:
-                        counts = bucket[key] = [0, 0]
-                if bad_by is not None:
-                    counts[0] += bad_by.get(key, 0)
-                counts[1] += total
-        return j
+        start, end = found.head_span()
+        ring_start, ring_end = state.ring.head_span()
+        end = min(end, ring_end, self.decided + step, max(wall_now, watermark) + state.max_future_s)
+        start = max(start, ring_start)
+        return (start, end) if start < end else None
 
     def take_pending(self) -> list[tuple[Notice, float, dict | None]]:
         out, self.pending = self.pending, []

@@ -89,7 +89,14 @@ def origin_header(partition: int, offset: int, part: int) -> bytes:
     return f"{partition}:{offset}:{part}".encode()
 
 
-def origin_position(value: bytes) -> tuple[int, int] | None:
+class DedupePosition(NamedTuple):
+    """Where a record's events are de-duplicated: a partition and an offset in it (`origin_position`)."""
+
+    partition: int
+    offset: int
+
+
+def origin_position(value: bytes) -> DedupePosition | None:
     """(origin partition, dedupe offset) of an origin header: offset * ORIGIN_PARTS + part, so the
     parts of one origin count one after the other, each once, and a redelivered part is a duplicate.
     A header without a part (written before parts existed) is its bare origin offset: those records
@@ -100,9 +107,9 @@ def origin_position(value: bytes) -> tuple[int, int] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     if len(fields) == 2 and min(fields) >= 0:
-        return fields[0], fields[1]
+        return DedupePosition(fields[0], fields[1])
     if len(fields) == 3 and min(fields) >= 0 and fields[2] < ORIGIN_PARTS:
-        return fields[0], fields[1] * ORIGIN_PARTS + fields[2]
+        return DedupePosition(fields[0], fields[1] * ORIGIN_PARTS + fields[2])
     return None
 
 

@@ -27,7 +27,8 @@ from slawatch.conventions import HEADER_ORIGIN
 from slawatch.core.event import Event
 from slawatch.ingest.deadletter import RecordLetters, SourceRecord
 from slawatch.ingest.decode import Invalid
-from slawatch.ingest.router import origin_header, origin_position, route_record, unknown_field_example
+from slawatch.engine.engine import RecordEvents
+from slawatch.ingest.router import DedupePosition, origin_header, origin_position, route_record, unknown_field_example
 from slawatch.metrics import WorkerMetrics
 from slawatch.stream.progress import Admit, Gap, LostRecords, OffsetTracker, Progress, record_crc
 
@@ -47,7 +48,7 @@ class LocalRecord(NamedTuple):
     index: int  # position in the batch (dead letters leave in record order)
     source: SourceRecord
     events: list[Event]
-    dedupe: tuple[int, int]  # (partition, offset) that identifies these events for redelivery
+    dedupe: DedupePosition  # identifies these events for redelivery
 
 
 @dataclass
@@ -169,8 +170,8 @@ class Pipeline:
         """Engine.apply_records over runs of records that share a dedupe partition."""
         results: list = []
         for run in _runs_by_dedupe_partition(records):
-            results += self.engine.apply_records([(r.dedupe[1], r.events) for r in run],
-                                                 partition=run[0].dedupe[0], wall_now=now)
+            results += self.engine.apply_records([RecordEvents(r.dedupe.offset, r.events) for r in run],
+                                                 partition=run[0].dedupe.partition, wall_now=now)
         return results
 
     def _observe(self, records: int, invalid: Counter, rerouted: int, duplicates: int,
@@ -231,8 +232,8 @@ def _count(events: list[Event], counts: dict[tuple[str, bool], int]) -> None:
             counts[(e.service, e.ok)] = counts.get((e.service, e.ok), 0) + 1
 
 
-def _dedupe_position(message) -> tuple[int, int]:
-    """(partition, offset) that identifies a record's events for redelivery: its own, or, for a
+def _dedupe_position(message) -> DedupePosition:
+    """The position that identifies a record's events for redelivery: its own, or, for a
     re-homed record, its origin's partition and part (`router.origin_position`: one origin may make
     several re-homed records). A re-homed record always comes from another partition than its
     service's home, so the two kinds never share a partition key. A malformed origin is ignored."""
@@ -244,14 +245,14 @@ def _dedupe_position(message) -> tuple[int, int]:
                 origin = origin_position(value)
                 if origin is not None:
                     return origin
-    return message.partition, message.offset
+    return DedupePosition(message.partition, message.offset)
 
 
 def _runs_by_dedupe_partition(records: list[LocalRecord]) -> list[list[LocalRecord]]:
     """Consecutive records with the same dedupe partition, in order (apply_records takes one partition)."""
     runs: list[list[LocalRecord]] = []
     for record in records:
-        if runs and runs[-1][0].dedupe[0] == record.dedupe[0]:
+        if runs and runs[-1][0].dedupe.partition == record.dedupe.partition:
             runs[-1].append(record)
         else:
             runs.append([record])
