@@ -1,8 +1,8 @@
-"""Profile the slawatch worker's hot path on (c100) with py-spy (`run_bench.py --profile py-spy`).
+"""Profile the slawatch worker's hot path on (c1) and (c100) with py-spy (`run_bench.py --profile py-spy`).
 
-The worker starts on a fresh broker and is ready; py-spy attaches (`record -p PID`, 200 Hz, raw
-folded stacks, idle threads left out); THEN the batched records are produced, so the samples cover
-consuming and counting, not start-up. When /metrics counts every event py-spy is stopped (SIGINT,
+The records are produced to a fresh broker first, then the worker starts with py-spy attached
+(`record -p PID`, 200 Hz, raw folded stacks, idle threads left out), so the samples cover start-up
+(a small share) and consuming and counting, with no producer competing for the cores. When /metrics counts every event py-spy is stopped (SIGINT,
 which makes it write its file) and the folded stacks are summed into self and inclusive shares per
 function. py-spy: `.venv/bin/pip install py-spy` (not a project dependency).
 """
@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_worker import wait_ready, worker_cmd
+from bench_worker import POLL_S, wait_ready, worker_cmd
 from harness import Children, http_get, metric_sums, produce
 from slawatch.broker.embedded import die_with_parent, free_port
 
@@ -29,32 +29,34 @@ def py_spy() -> str:
     return found
 
 
-def profile_c100(children: Children, work: Path, catalog: Path, batches: list, out_dir: Path) -> dict:
-    broker = children.broker(work / "broker-profile.log")
-    folded = out_dir / "bench-profile-c100.folded"
+def profile_run(children: Children, work: Path, catalog: Path, records: list, total: int, out_dir: Path,
+                name: str) -> dict:
+    """Profile the worker counting `records` (`total` events) into out_dir/bench-profile-<name>.folded,
+    as the throughput figures run it: the records are produced first, /metrics is polled every POLL_S."""
+    broker = children.broker(work / f"broker-profile-{name}.log")
+    folded = out_dir / f"bench-profile-{name}.folded"
     try:
+        produce(broker.address, records)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = children.spawn(worker_cmd(broker.address, port, catalog, work / "data-profile"), work / "worker-profile.log")
-        wait_ready(proc, url)
+        proc = children.spawn(worker_cmd(broker.address, port, catalog, work / f"data-profile-{name}"),
+                              work / f"worker-profile-{name}.log")
         spy = subprocess.Popen([py_spy(), "record", "-p", str(proc.pid), "-f", "raw", "-F", "-r", "200",
                                 "-o", str(folded)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         children.procs.append(spy)
-        time.sleep(1.0)
-        total = 100 * len(batches)
+        wait_ready(proc, url)
         begin = time.perf_counter()
-        produce(broker.address, batches)
         while metric_sums(http_get(f"{url}/metrics")[1]).get("slawatch_events_total", 0) < total:
             if time.perf_counter() - begin > 300:
                 raise RuntimeError("profiled worker did not count every event in 300 s")
-            time.sleep(0.05)
+            time.sleep(POLL_S)
         seconds = time.perf_counter() - begin
         spy.send_signal(signal.SIGINT)
         spy.wait(30)
         children.procs.remove(spy)
         children.stop(proc)
-        return {"folded": str(folded), "events": total, "seconds_profiled_incl_produce": round(seconds, 2),
+        return {"folded": str(folded), "events": total, "seconds_ready_to_done": round(seconds, 2),
                 **summarise(folded.read_text())}
     finally:
         children.stop_broker(broker)

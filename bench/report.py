@@ -130,13 +130,14 @@ def table(doc: dict) -> str:
              "c100/b2": "share of a bare batched Faust agent's rate", "c1/a": "", "c100/a100": "vs raw batched records"}
     for name, value in ratios.items():
         lines.append(_row(f"    ({name.replace('/', ')/(')})", "-" if value is None else f"{value:.3f}", notes[name]))
-    prof = r.get("profile")
-    if isinstance(prof, dict) and "error" not in prof:
-        lines += ["", f"  profile of the worker on (c100), py-spy, {prof['samples']:,} samples ({prof['folded']}):",
-                  "    self time:"] + [f"      {pct:5.1f} %  {f}" for f, pct in prof["self_pct"][:12]]
-        lines += ["    inclusive:"] + [f"      {pct:5.1f} %  {f}" for f, pct in prof["inclusive_pct"][:20]]
-    elif isinstance(prof, dict):
-        lines += ["", f"  profile failed: {prof['error']}"]
+    for key, name in (("profile", "c100"), ("profile_c1", "c1")):
+        prof = r.get(key)
+        if isinstance(prof, dict) and "error" not in prof:
+            lines += ["", f"  profile of the worker on ({name}), py-spy, {prof['samples']:,} samples ({prof['folded']}):",
+                      "    self time:"] + [f"      {pct:5.1f} %  {f}" for f, pct in prof["self_pct"][:12]]
+            lines += ["    inclusive:"] + [f"      {pct:5.1f} %  {f}" for f, pct in prof["inclusive_pct"][:20]]
+        elif isinstance(prof, dict):
+            lines += ["", f"  profile of ({name}) failed: {prof['error']}"]
     core = r.get("core")
     if isinstance(core, dict) and core.get("lines"):
         lines += ["", "  engine micro-benchmark (bench/core_bench.py):"] + [f"    {line}" for line in core["lines"]]

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="about a quarter of the records (a smoke run)")
     parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,engine,core", help="comma-separated subset")
-    parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c100)")
+    parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c1) and (c100)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, catalogues)")
     args = parser.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             import profile_worker
 
             out_dir = args.out.resolve().parent
-            measure(results, "profile", lambda: profile_worker.profile_c100(children, work, catalog, batches, out_dir))
+            measure(results, "profile", lambda: profile_worker.profile_run(
+                children, work, catalog, batches, events_b, out_dir, "c100"))
+            measure(results, "profile_c1", lambda: profile_worker.profile_run(
+                children, work, catalog, singles[:sizes["c1"]], sizes["c1"], out_dir, "c1"))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping every broker and worker", file=sys.stderr)
         return 130
