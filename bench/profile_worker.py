@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench_worker import POLL_S, wait_ready, worker_cmd
+from bench_worker import POLL_S, PROGRESS_QUERY, wait_ready, worker_cmd
 from harness import Children, http_get, metric_sums, produce
 from slawatch.broker.embedded import die_with_parent, free_port
 
@@ -47,7 +47,7 @@ def profile_run(children: Children, work: Path, catalog: Path, records: list, to
         children.procs.append(spy)
         wait_ready(proc, url)
         begin = time.perf_counter()
-        while metric_sums(http_get(f"{url}/metrics")[1]).get("slawatch_events_total", 0) < total:
+        while metric_sums(http_get(f"{url}/metrics{PROGRESS_QUERY}")[1]).get("slawatch_events_total", 0) < total:
             if time.perf_counter() - begin > 300:
                 raise RuntimeError("profiled worker did not count every event in 300 s")
             time.sleep(POLL_S)

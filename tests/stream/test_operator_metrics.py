@@ -88,3 +88,36 @@ def test_each_burn_rate_rule_of_an_owned_slo_exports_its_factor_with_windows_nam
     # factor = budget % x period hours / 100 / long-window hours, over the SLO's one-day window
     assert factors == pytest.approx({("page-fast", "page", "2m", "10s"): 14.4, ("page-slow", "page", "15m", "1m"): 4.8,
                                      ("ticket", "ticket", "2h", "10m"): 1.2})
+
+
+def test_a_scrape_by_name_skips_the_slo_gauges_and_describe_names_every_family_the_engine_yields():
+    from prometheus_client import generate_latest
+
+    from slawatch.core.event import Event
+    from slawatch.engine import Engine
+    from slawatch.metrics import WorkerMetrics
+    from slawatch.stream.collector import EngineCollector
+
+    catalog = load_catalog([DEMO])
+    engine = Engine(catalog)
+    slo = catalog.slos[0]
+    engine.apply([Event(service=slo.service, ts=1_700_000_000.0 + i, ok=i % 7 != 0, latency_ms=20.0)
+                  for i in range(120)], wall_now=1_700_000_200.0)
+    gauges_asked = []
+
+    class CountingCollector(EngineCollector):
+        def collect(self):
+            gauges_asked.append(1)
+            yield from super().collect()
+
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry, engine.known_services)
+    metrics.records.inc(3)
+    collector = CountingCollector(engine, clock=lambda: 1_700_000_200.0)
+    registry.register(collector)
+    only = generate_latest(registry.restricted_registry(["slawatch_records_total"])).decode()
+    assert "slawatch_records_total 3.0" in only and "slawatch_sli_ratio" not in only
+    assert gauges_asked == []
+    full = {family.name for family in collector.collect()}
+    assert "slawatch_sli_ratio" in full
+    assert full <= {family.name for family in collector.describe()}

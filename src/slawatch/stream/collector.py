@@ -40,6 +40,13 @@ class EngineCollector(Collector):
         self.slos = slos  # callable returning the SLO names this worker owns, or None for all
         self.clock = clock
 
+    def describe(self):
+        """The families `collect` yields, named without computing them, so a scrape that asks for
+        other series by name (`/metrics?name[]=...`) skips the per-SLO work."""
+        for name, text in GAUGE_HELP.items():
+            yield GaugeMetricFamily(name, text)
+        yield CounterMetricFamily(METRIC_STATE_RESETS, STATE_RESETS_HELP)
+
     def collect(self):
         families: dict[str, GaugeMetricFamily] = {}
         samples: dict[str, list] = defaultdict(list)
