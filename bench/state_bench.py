@@ -6,7 +6,9 @@ Run by bench/run_bench.py in its own process (so RSS is this process's alone); p
 (bench/core_bench.py's `slo()` and `stream()`: 300,000 events spread over 31 days), and a worst case
 with every bucket of every ring level filled (1,000 events/s with errors); the figure is
 `len(state_to_bytes(state))`. The 10,000 states are restored from the worst-case snapshot with
-`state_from_bytes`, so each holds a full month; RSS is read from /proc before and after.
+`state_from_bytes`, so each holds a full month; RSS is read from /proc before and after. The growth
+per state is set against the snapshot it was restored from (`rss_per_checkpoint`, target
+RSS_PER_CHECKPOINT_TARGET: memory for a held SLO within twice what its checkpoint takes).
 (f) Per SLO: the burn rate over the long and the short window of every alert rule, plus the budget
 of the primary window (`core.evaluate`), as the policies will ask on every batch; the figure is the
 wall time for all 10,000.
@@ -15,12 +17,14 @@ such SLOs, each restored from an engine checkpoint holding the worst-case state 
 one second past the last decision, burning (0.1 % errors: burn rate 1, so the slowest ticket tier
 fires for each) and healthy (no errors); then ONE `Engine.evaluate(wall_now)` decides every SLO once (all
 policies: burn-rate tiers, budget thresholds, forecast, breach, no-data) and a second call finds
-nothing new to decide. Its checkpoint format is built with `engine.runtime.SloRuntime`, so a change
-there shows up here as "not measured" with the error, never as a made-up figure.
+nothing new to decide; the RSS growth per SLO is set against the engine checkpoint, as in (e). Its
+checkpoint format is built with `engine.runtime.SloRuntime`, so a change there shows up here as
+"not measured" with the error, never as a made-up figure.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 import time
@@ -37,6 +41,28 @@ from slawatch.core.slo_state import SloState  # noqa: E402
 from slawatch.core.snapshot import state_from_bytes, state_to_bytes  # noqa: E402
 
 N_SLOS = 10_000
+RSS_PER_CHECKPOINT_TARGET = 2.0  # issue 12: RSS per held SLO <= 2 x its checkpoint size
+
+
+def rss_per_slo(before_kib: int, after_kib: int, checkpoint_bytes: int) -> dict:
+    """The RSS growth per held SLO, in KiB and bytes, and its ratio to the checkpoint it came from."""
+    per_slo = (after_kib - before_kib) * 1024 / N_SLOS
+    return {
+        "rss_per_slo_kib": round(per_slo / 1024, 2),
+        "rss_per_slo_bytes": round(per_slo),
+        "rss_per_checkpoint": round(per_slo / checkpoint_bytes, 2),
+        "rss_per_checkpoint_target": RSS_PER_CHECKPOINT_TARGET,
+    }
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and hand freed heap back to the OS (glibc's malloc_trim), so the RSS read next
+    is what is held, not what an earlier case freed (the second engine case would start high)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: RSS may then include freed memory, and the growth read after it is low
 
 
 def rss_kib() -> int:
@@ -86,7 +112,7 @@ def main() -> None:
     out["state_bytes_busy"] = len(busy_bytes)
     out["state_bytes_latency_percentile_month"] = len(state_to_bytes(month_state(SliKind.LATENCY_PERCENTILE)))
     del month
-    gc.collect()
+    release_freed_memory()
     before = rss_kib()
     begin = time.perf_counter()
     states = [state_from_bytes(busy_bytes, busy.slo) for _ in range(N_SLOS)]
@@ -95,7 +121,9 @@ def main() -> None:
     after = rss_kib()
     out["rss_before_mib"] = round(before / 1024, 1)
     out["rss_10k_mib"] = round(after / 1024, 1)
-    out["rss_per_slo_kib"] = round((after - before) / N_SLOS, 2)
+    out["checkpoint_bytes"] = len(busy_bytes)
+    out.update(rss_per_slo(before, after, len(busy_bytes)))
+    out["column_bytes_per_slo"] = states[0].ring.column_bytes()  # the part of it in count columns
     now = START + 31 * DAY
     evaluate_all(states[:200], now)  # warm caches
     runs = [evaluate_all(states, now) for _ in range(3)]
@@ -134,7 +162,7 @@ def _engine_case(Engine, SloRuntime, busy: SloState) -> dict:  # noqa: N803 - cl
     rt.decided = START + 31 * DAY - 1.0  # so the evaluation below decides one instant per SLO
     rt.last_received_wall = wall - 10.0
     checkpoint = rt.to_bytes()
-    gc.collect()
+    release_freed_memory()
     before = rss_kib()
     engine = Engine(Catalog((Service("bench"),), slos))
     begin = time.perf_counter()
@@ -162,6 +190,7 @@ def _engine_case(Engine, SloRuntime, busy: SloState) -> dict:  # noqa: N803 - cl
     return {
         "slos": N_SLOS, "checkpoint_bytes": len(checkpoint), "restore_10k_s": round(restore_s, 2),
         "rss_before_mib": round(before / 1024, 1), "rss_10k_mib": round(after / 1024, 1),
+        **rss_per_slo(before, after, len(checkpoint)),
         "evaluate_10k_ms": round(first * 1000, 1), "evaluate_10k_nothing_new_ms": round(second * 1000, 1),
         "quiet_catch_up_10k_ms": round(ticks[0] * 1000, 1),
         "quiet_tick_10k_ms": round(sorted(ticks[1:])[len(ticks[1:]) // 2] * 1000, 1),

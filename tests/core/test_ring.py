@@ -133,3 +133,78 @@ def test_the_default_30_day_plan_uses_10_s_1_min_and_1_h_levels_sized_by_their_l
 def test_a_pinned_resolution_gets_a_level_spanning_its_window():
     levels = plan_levels((300,), pinned={300: 86400})
     assert levels == (Level(10, 30 + SLACK_BUCKETS), Level(300, 288 + SLACK_BUCKETS))
+
+
+# Counts of any size: the columns start narrow and are rebased or widened as counts need.
+WEIGHTS = st.sampled_from((1, 3, 2**14, 2**16 - 1, 2**16, 2**31, 2**32 + 5, 2**40))
+weighted_streams = st.lists(
+    st.tuples(event_times(HORIZON_S), st.sampled_from((GOOD, BAD, EXCLUDED)), WEIGHTS), max_size=80
+)
+
+
+def weighted_brute_force(events, level: Level, start: float, end: float) -> tuple[int, int, int]:
+    """`brute_force` with a count per event."""
+    r = level.resolution_s
+    if not events:
+        return (0, 0, 0)
+    head = max(int(ts // r) for ts, _, _ in events)
+    first, last = first_bucket_from(start, r), first_bucket_from(end, r) - 1
+    sums = [0, 0, 0]
+    for ts, which, count in events:
+        if first <= int(ts // r) <= last and int(ts // r) > head - level.capacity:
+            sums[which] += count
+    return tuple(sums)
+
+
+@settings(max_examples=200, deadline=None)
+@given(weighted_streams, instants(HORIZON_S), instants(HORIZON_S), st.integers(0, 2))
+def test_counts_of_any_size_sum_exactly_at_every_level(events, a, b, level):
+    ring = BucketRing(SMALL_LEVELS)
+    for ts, which, count in events:
+        ring.add(ts, which, count)
+    start, end = min(a, b), max(a, b)
+    assert ring.interval(start, end, level) == weighted_brute_force(events, ring.levels[level], start, end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(weighted_streams, st.lists(st.tuples(WEIGHTS, WEIGHTS, WEIGHTS), max_size=5))
+def test_bump_head_counts_as_adding_each_event_in_the_head_span(events, bumps):
+    bulk, one_by_one = BucketRing(SMALL_LEVELS), BucketRing(SMALL_LEVELS)
+    for ts, which, count in events:
+        bulk.add(ts, which, count)
+        one_by_one.add(ts, which, count)
+    start, end = bulk.head_span()
+    for good, bad, excluded in bumps if start < end else ():
+        bulk.bump_head(good, bad, excluded)
+        for which, count in ((GOOD, good), (BAD, bad), (EXCLUDED, excluded)):
+            one_by_one.add(start, which, count)
+    for level in range(len(SMALL_LEVELS)):
+        assert bulk.export_level(level) == one_by_one.export_level(level)
+
+
+def test_a_ring_holds_no_column_for_a_counter_it_has_not_counted():
+    ring = BucketRing(SMALL_LEVELS)
+    assert ring.column_bytes() == 0
+    ring.add(BASE_TS, GOOD)
+    assert ring.column_bytes() == 2 * sum(level.capacity for level in SMALL_LEVELS)  # one 16-bit column a level
+    assert ring.interval(BASE_TS - 100, BASE_TS + 100, 0) == (1, 0, 0)
+
+
+def test_a_column_widens_when_a_count_outgrows_it_and_keeps_every_count():
+    ring = BucketRing((Level(10, 6),))
+    ring.add(BASE_TS, BAD, 5)
+    ring.add(BASE_TS + 10, BAD, 2**40)
+    ring.add(BASE_TS + 1, BAD, 7)  # late: bumps every cell from its bucket to the head
+    assert ring.column_bytes() == 8 * 6
+    assert ring.interval(BASE_TS, BASE_TS + 10) == (0, 12, 0)
+    assert ring.interval(BASE_TS, BASE_TS + 20) == (0, 12 + 2**40, 0)
+
+
+def test_a_column_rebased_past_its_typecode_keeps_its_window_sums_and_says_it_evicted():
+    ring = BucketRing((Level(10, 6),))
+    for k in range(40):  # 200,000 events, far past 16 bits, while the level retains only 30,000
+        ring.add(BASE_TS + 10 * k, GOOD, 5_000)
+    assert ring.column_bytes() == 2 * 6  # still 16 bits a cell: rebased, not widened
+    assert ring.interval(BASE_TS, BASE_TS + 400, 0) == (6 * 5_000, 0, 0)
+    assert ring.interval(BASE_TS + 380, BASE_TS + 390, 0) == (5_000, 0, 0)
+    assert ring.level_ring(0).base[GOOD] > 0  # engine.exact_counts reads this: something was evicted

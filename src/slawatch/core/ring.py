@@ -21,6 +21,16 @@ subtraction. An in-order event increments one cell per level; advancing the head
 value forward (once per new bucket, not per event); a late event increments the cells from its bucket
 to the head, so its cost grows with its lateness in buckets, bounded by the capacity.
 
+Why the columns are narrow: memory per held SLO is nearly all columns, and most SLOs count far
+fewer events than a 64-bit cell holds. A counter no event has reached yet has no column (a shared
+read-only row of zeros stands in: reading it costs nothing, writing it raises, and the write path
+then allocates). A column starts at the narrowest typecode of COLUMN_TYPECODES its counts fit with
+headroom, and when the head cell (the largest: counts only grow) would overflow, the column is
+rebased (only differences of cells are read, so the origin can move up to just below `base`) or,
+when what it retains needs it, widened. Both happen at most once per an eighth of the typecode's
+range of events, never on the in-order path: `add` and `bump_head` write and only fall back on
+the error the write raises.
+
 Sinks: a level may hand what leaves it to a `sink` (see `slo_state.Finalizer`): on every head
 advance the sink sees the buckets about to be evicted (still readable with `column`), and an event
 too late for that level goes to the sink instead of being dropped. This runs once per new bucket
@@ -38,6 +48,24 @@ from dataclasses import dataclass
 
 GOOD, BAD, EXCLUDED = 0, 1, 2  # which counter an event bumps: exactly one of them
 EMPTY_HEAD = -(2**62)  # head of a level that has seen nothing; every real bucket is after it
+COLUMN_TYPECODES = ("H", "I", "q")  # cumulative columns, narrowest first (module docstring)
+_LARGEST = {"H": 2**16 - 1, "I": 2**32 - 1, "q": 2**63 - 1}
+_HEADROOM = 8  # a column's counts leave at least 1/_HEADROOM of its typecode's range free
+_ZEROS: dict[int, memoryview] = {}  # capacity -> the read-only column of a counter not yet counted
+
+
+def _zeros(capacity: int) -> memoryview:
+    """The shared stand-in column of a counter a level has not counted (reads 0, refuses writes)."""
+    zeros = _ZEROS.get(capacity)
+    if zeros is None:
+        zeros = _ZEROS[capacity] = memoryview(bytes(2 * capacity)).cast("H")
+    return zeros
+
+
+def _typecode_for(largest: int, narrowest: str = COLUMN_TYPECODES[0]) -> str:
+    """The narrowest column typecode, from `narrowest` up, holding `largest` with headroom."""
+    codes = COLUMN_TYPECODES[COLUMN_TYPECODES.index(narrowest) :]
+    return next((code for code in codes if largest <= _LARGEST[code] - _LARGEST[code] // _HEADROOM), "q")
 
 
 def bucket_index(t: float, resolution_s: int) -> int:
@@ -73,8 +101,10 @@ class _LevelRing:
         self.resolution = level.resolution_s
         self.capacity = level.capacity
         self.head = EMPTY_HEAD
-        self.cumulative = tuple(array("q", bytes(8 * level.capacity)) for _ in range(3))
-        self.base = [0, 0, 0]  # cumulative value of the newest evicted bucket, per counter
+        self.cumulative: list[array | memoryview] = [_zeros(level.capacity)] * 3  # see `writable`
+        # Cumulative value of the newest evicted bucket, per counter: non-zero once a count was
+        # evicted, since a rebase keeps it at 1 or more (engine.exact_counts reads that).
+        self.base = [0, 0, 0]
         self.sink = None  # receives evicted buckets and too-late events (see the module docstring)
         # Bumped whenever a bucket other than the head's changes (advance, late event, import), so a
         # snapshot can keep the encoded older buckets (`encoded`, owned by core.snapshot) and only
@@ -90,25 +120,53 @@ class _LevelRing:
         steps = bucket - head
         start, end = (head + 1) % capacity, bucket % capacity
         for which, cells in enumerate(self.cumulative):
+            if type(cells) is not array:
+                continue  # a counter not counted yet: its zeros stay zeros
             value = cells[head % capacity] if head != EMPTY_HEAD else 0
+            fill = array(cells.typecode, (value,))
             if steps >= capacity:
                 self.base[which] = value
-                cells[:] = array("q", (value,)) * capacity
+                cells[:] = fill * capacity
                 continue
             self.base[which] = cells[end]  # slot `end` held bucket - capacity, the last one evicted
             if start <= end:
-                cells[start : end + 1] = array("q", (value,)) * steps
+                cells[start : end + 1] = fill * steps
             else:
-                cells[start:] = array("q", (value,)) * (capacity - start)
-                cells[: end + 1] = array("q", (value,)) * (end + 1)
+                cells[start:] = fill * (capacity - start)
+                cells[: end + 1] = fill * (end + 1)
         self.head = bucket
         self.cold_version += 1
 
     def add_late(self, bucket: int, which: int, count: int) -> None:
         self.cold_version += 1
-        cells, capacity = self.cumulative[which], self.capacity
+        cells, capacity = self.writable(which, count), self.capacity
         for k in range(bucket, self.head + 1):
             cells[k % capacity] += count
+
+    def writable(self, which: int, count: int) -> array:
+        """Counter `which`'s column, able to take `count` more in every cell: allocated on the
+        first count, else rebased or widened if the head cell (the largest) would overflow."""
+        cells = self.cumulative[which]
+        top = cells[self.head % self.capacity] if self.head != EMPTY_HEAD else 0
+        if type(cells) is array:
+            code = cells.typecode
+            if code == "q" or 0 <= top + count <= _LARGEST[code]:
+                return cells
+            narrowest = code
+        else:
+            narrowest = COLUMN_TYPECODES[0]
+        if count < 0:  # not an event count; the signed typecode holds it, as before narrow columns
+            floor, code = 0, "q"
+        else:
+            floor = max(self.base[which] - 1, 0)  # every cell is >= base; base stays non-zero
+            code = _typecode_for(top - floor + count, narrowest)
+        if type(cells) is array:
+            cells = array(code, [value - floor for value in cells] if floor else cells)
+        else:
+            cells = array(code, bytes(array(code).itemsize * self.capacity))
+        self.base[which] -= floor
+        self.cumulative[which] = cells
+        return cells
 
     def sum(self, which: int, first: int, last: int) -> int:
         """Counter `which` summed over retained buckets first..last (inclusive)."""
@@ -155,7 +213,7 @@ class _LevelRing:
 
     def column(self, which: int, first: int, last: int) -> list[int]:
         """Per-bucket counts of counter `which` for buckets first..last, all of them retained;
-        array slices and map keep this at C speed (a month of 1-minute buckets in milliseconds)."""
+        array slices and map keep this at C speed."""
         capacity, cells = self.capacity, self.cumulative[which]
         below = cells[(first - 1) % capacity] if first > self.head - capacity + 1 else self.base[which]
         lo, hi = first % capacity, last % capacity
@@ -194,7 +252,11 @@ class BucketRing:
                 ring.add_late(bucket, which, count)
                 kept = True
                 continue
-            ring.cumulative[which][bucket % ring.capacity] += count
+            slot = bucket % ring.capacity
+            try:
+                ring.cumulative[which][slot] += count
+            except (TypeError, OverflowError):  # not counted yet, or full: see the module docstring
+                ring.writable(which, count)[slot] += count
             kept = True
         return kept
 
@@ -216,13 +278,27 @@ class BucketRing:
         bulk. With cumulative cells an event in the head bucket bumps only the head's cell."""
         for ring in self._rings:
             slot = ring.head % ring.capacity
-            cells = ring.cumulative
+            good_cells, bad_cells, excluded_cells = ring.cumulative
             if good:
-                cells[GOOD][slot] += good
+                try:
+                    good_cells[slot] += good
+                except (TypeError, OverflowError):  # not counted yet, or full: see `add`
+                    ring.writable(GOOD, good)[slot] += good
             if bad:
-                cells[BAD][slot] += bad
+                try:
+                    bad_cells[slot] += bad
+                except (TypeError, OverflowError):
+                    ring.writable(BAD, bad)[slot] += bad
             if excluded:
-                cells[EXCLUDED][slot] += excluded
+                try:
+                    excluded_cells[slot] += excluded
+                except (TypeError, OverflowError):
+                    ring.writable(EXCLUDED, excluded)[slot] += excluded
+
+    def column_bytes(self) -> int:
+        """Bytes the levels' count columns hold (a counter not counted yet holds none)."""
+        columns = [cells for ring in self._rings for cells in ring.cumulative if type(cells) is array]
+        return sum(len(cells) * cells.itemsize for cells in columns)
 
     def would_keep(self, ts: float, level: int = -1) -> bool:
         """Whether an event at ts would be retained by `level` (by default the coarsest)."""
@@ -290,7 +366,7 @@ class BucketRing:
 
     def bucket_columns(self, start: float, end: float, level: int) -> tuple[list[int], list[int]]:
         """Per-bucket (goods, bads) of the retained buckets serving [start, end) at `level`, oldest
-        first, computed with array slices so 43,200 one-minute slices take milliseconds."""
+        first (array slices: C speed over a month of one-minute slices)."""
         ring = self._rings[level]
         head, capacity = ring.head, ring.capacity
         oldest = head - capacity + 1
@@ -328,8 +404,15 @@ class BucketRing:
         first = head - capacity + 1
         split = capacity - first % capacity  # buckets from `first` up to the end of the buffer
         for which, column in enumerate(columns):
-            running = array("q", accumulate(column))
-            ring.cumulative[which][:] = running[split:] + running[:split]
+            if not any(column):
+                ring.cumulative[which] = _zeros(capacity)
+                continue
+            running = list(accumulate(column))
+            cells = running[split:] + running[:split]
+            try:
+                ring.cumulative[which] = array(_typecode_for(running[-1]), cells)
+            except OverflowError:  # a negative count: not an event count, kept as before
+                ring.cumulative[which] = array("q", cells)
 
 
 class SliceRollup:
