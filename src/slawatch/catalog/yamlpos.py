@@ -69,26 +69,35 @@ class _PosConstructor(yaml.constructor.SafeConstructor):
     """SafeConstructor building position-keeping containers (see below)."""
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _is_text(node: yaml.Node) -> bool:
+    """A text scalar (most of a catalogue): its value is the node's, and the stock constructor's
+    bookkeeping for it is skipped (it does nothing else; nesting depth stays that of the stock one)."""
+    return node.tag == _STR_TAG and node.__class__ is yaml.ScalarNode
+
+
 def _construct_mapping(loader: _PosConstructor, node: yaml.MappingNode) -> PosDict:
     loader.flatten_mapping(node)
     out = PosDict()
     out.line, out.lines, out.key_lines = node.start_mark.line + 1, {}, {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = key_node.value if _is_text(key_node) else loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)) or key is None:
             raise yaml.constructor.ConstructorError(
                 None, None, "mapping keys must be plain scalars", key_node.start_mark
             )
         if key in out:
             loader.duplicates.append((key, key_node.start_mark.line + 1))
-        out[key] = loader.construct_object(value_node, deep=True)
+        out[key] = value_node.value if _is_text(value_node) else loader.construct_object(value_node, deep=True)
         out.lines[key] = value_node.start_mark.line + 1
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
 
 
 def _construct_sequence(loader: _PosConstructor, node: yaml.SequenceNode) -> PosList:
-    out = PosList(loader.construct_object(child, deep=True) for child in node.value)
+    out = PosList(child.value if _is_text(child) else loader.construct_object(child, deep=True) for child in node.value)
     out.line, out.lines = node.start_mark.line + 1, [child.start_mark.line + 1 for child in node.value]
     return out
 
