@@ -407,12 +407,11 @@ class BucketRing:
             if not any(column):
                 ring.cumulative[which] = _zeros(capacity)
                 continue
-            running = list(accumulate(column))
-            cells = running[split:] + running[:split]
             try:
-                ring.cumulative[which] = array(_typecode_for(running[-1]), cells)
+                running = array(_typecode_for(sum(column)), accumulate(column))
             except OverflowError:  # a negative count: not an event count, kept as before
-                ring.cumulative[which] = array("q", cells)
+                running = array("q", accumulate(column))
+            ring.cumulative[which] = running[split:] + running[:split]
 
 
 class SliceRollup:
@@ -511,10 +510,9 @@ def plan_levels(
     that gives that many, or its finest: so 1 s buckets serve only windows under 100 s, the
     scaled-down windows of a 1-day SLO), and each level keeps as many buckets as its longest span needs plus
     SLACK_BUCKETS. For the default 30-day SLO this means 10 s for the 5 m and 30 m alert windows,
-    1 min up to the 1 d window and 1 h for the 3 d window and the 30 days: about 2,350 buckets,
-    against 7,400 for a fixed 6 h / 2 d / 100 d layout. `pinned` forces {resolution: span} (a
-    timeslice SLO needs its slice length as a level across the whole compliance window).
-    """
+    1 min up to the 1 d window and 1 h for the 3 d window and the 30 days. `pinned` forces
+    {resolution: span} (a timeslice SLO needs its slice length as a level across the whole
+    compliance window)."""
     needed: dict[int, int] = {}
     for span in spans_s:
         chosen = resolutions[0]

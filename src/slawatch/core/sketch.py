@@ -19,7 +19,7 @@ estimate within a relative error `a` of a true sample value (Masson, Rim, Lee: "
   bins. Serialised compactly (format 2): varints of the zero count, the number of bins, the first
   index, the gaps between sorted indices and the zigzagged differences of neighbouring counts. Bins
   of one latency distribution are mostly adjacent and their counts vary smoothly, so most of these
-  are one byte; a one-minute sketch of 3,000 events is ~350 bytes (format 1 used 2 + 2 per bin).
+  are one byte.
 
 `SketchRing` keeps sketches per event-time bucket in TIERS of coarsening resolution, each event in
 exactly one tier: see its docstring and docs/engine.md ("Percentile sketches").
@@ -31,6 +31,8 @@ import math
 import sys
 from array import array
 
+from slawatch.core.ring import EMPTY_HEAD, plan_levels
+
 RELATIVE_ACCURACY = 0.01
 GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(GAMMA)
@@ -40,7 +42,7 @@ MAX_FINITE_INDEX = 32766  # bin indices fit int16: gamma^32766 is far beyond any
 INFINITE_INDEX = 32767  # the bin of math.inf (a failed call under errors=BAD)
 _INF = math.inf
 
-SKETCH_FORMAT = 2  # 2: varint gaps and count differences (1: int16 indices, fixed-width counts)
+SKETCH_FORMAT = 2  # varint gaps and count differences (module docstring)
 _COUNT_CODES = ((0xFF, "B"), (0xFFFF, "H"), (0xFFFFFFFF, "I"))
 
 
@@ -231,11 +233,10 @@ MIN_SKETCH_BUCKETS = 6  # a percentile window gets >= 6 buckets: its old edge is
 
 def plan_sketch_levels(spans_s) -> tuple:
     """The sketch tiers of an SLO: each span at the coarsest resolution that still gives it
-    MIN_SKETCH_BUCKETS buckets (the counts use 60, see `ring.plan_levels`; a percentile is a report,
-    and a bucket of 50 events/s costs a few hundred bytes). Default 30-day SLO: 1 min x 32 (5 m,
-    30 m windows), 10 min x 14 (1 h, 2 h), 1 h x 26 (6 h, 1 d), 6 h x 14 (3 d), 1 d x 32 (30 d)."""
-    from slawatch.core.ring import plan_levels
-
+    MIN_SKETCH_BUCKETS buckets (the counts use 60, see `ring.plan_levels`): a percentile is a
+    report, and a sketch bucket costs bytes per distinct latency where a count costs one cell.
+    Default 30-day SLO: 1 min x 32 (5 m, 30 m windows), 10 min x 14 (1 h, 2 h), 1 h x 26 (6 h, 1 d),
+    6 h x 14 (3 d), 1 d x 32 (30 d)."""
     return plan_levels(spans_s, resolutions=SKETCH_RESOLUTIONS_S, min_buckets=MIN_SKETCH_BUCKETS, fallback=())
 
 
@@ -268,7 +269,7 @@ class SketchRing:
         for fine, coarse in zip(self.levels, self.levels[1:]):
             if coarse.resolution_s % fine.resolution_s or (coarse.capacity - 1) * coarse.resolution_s < fine.span_s:
                 raise ValueError(f"sketch tier {coarse} must be a multiple of {fine} and reach further back")
-        self._heads = [-(2**62)] * len(levels)
+        self._heads = [EMPTY_HEAD] * len(levels)
         self._tiers: list[dict[int, LatencySketch]] = [{} for _ in levels]
         self._hot_bucket: int | None = None  # the finest tier's head bucket, cached for the hot path
         self._hot: LatencySketch | None = None
@@ -356,13 +357,8 @@ class SketchRing:
                     total.merge(sketch)
         return total
 
-    def bucket_sketch(self, level: int, bucket: int) -> LatencySketch | None:
-        """The whole sketch of one retained bucket of tier `level`, or None when it has no events."""
-        sketch = self.merged(level, bucket, bucket)
-        return sketch if sketch.count else None
-
     def head(self, level: int) -> int | None:
-        return None if self._heads[level] == -(2**62) else self._heads[level]
+        return None if self._heads[level] == EMPTY_HEAD else self._heads[level]
 
     # Snapshot support: the finest head, then per tier the stored (bucket, sketch) pairs.
     def stored(self, level: int) -> list[tuple[int, LatencySketch]]:
@@ -371,7 +367,7 @@ class SketchRing:
 
     def set_head(self, level: int, head: int) -> None:
         """Restore the heads (snapshot restore): any tier's head sets every tier's."""
-        if head == -(2**62):
+        if head == EMPTY_HEAD:
             self._heads = [head] * len(self.levels)
         else:
             base = (head + 1) * self._resolutions[level] - 1  # the latest instant of that bucket

@@ -5,15 +5,10 @@ replayed by the next release), so the format is explicit, versioned and refuses 
 know. Why binary and not JSON: a 30-day SLO has ~2,350 buckets x 3 counters; as struct/array bytes
 in the narrowest width that fits each column, that is a few bytes per bucket.
 
-Measured (bench/core_bench.py, default 30-day availability SLO with the SRE-workbook alert windows,
-levels 10 s x 182, 1 min x 1,442, 1 h x 722): 7.7 KiB for a month of a thin stream, 15.6 KiB at
-1,000 events/s in every bucket (good in uint32, bad in uint16, excluded in uint8), and 55 KiB at
-worst (every column in uint64): always under the 64 KiB bound (tests/core/test_snapshot.py checks
-both ends). Snapshot ~0.33 ms, restore ~0.27 ms. A 1-minute-timeslice SLO over 30 days keeps its
-1-minute counts only for the open slices and the closed ones as hourly verdicts (format 2): see
-docs/engine.md for the measured sizes (format 1 kept all 43,200 minutes: ~130 KiB). A 30-day p99
-SLO at 50 events/s is ~45 KiB (format 3; format 2 kept a sketch per bucket of every level: ~1.5 MiB):
-its sketches are tiered (`sketch.SketchRing`), varint-coded and zlib-packed; ~7 ms to snapshot.
+Sizes: a 30-day SLO stays within 64 KiB even with every column at 64 bits (tests/core/test_snapshot.py
+checks both ends). A timeslice SLO keeps its fine counts only for the open slices and the closed ones as
+coarse verdicts; a latency-percentile SLO's tiered sketches (`sketch.SketchRing`) are varint-coded
+and zlib-packed. Measured sizes and times: docs/benchmarks.md and docs/engine.md.
 
 Layout (little-endian): b"SWS" + format version (u8) + kind (u8: 1 single, 2 grouped), then
 - single: number of levels, each (resolution u32, capacity u32) - the restore target must have the
