@@ -44,6 +44,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from slawatch.core.calendar import periods
+from slawatch.core.matching import MISSING_GROUP
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, Slo, SliKind
 from slawatch.core.ring import BAD, EMPTY_HEAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
 from slawatch.core.sketch import SketchRing, plan_sketch_levels
@@ -55,7 +56,6 @@ SLICE_LATENESS_S = 6 * 3600  # a slice stays open to late events at least this l
 ROLLUP_RESOLUTION_S = 3600  # closed slices are summed per hour (rounded up to a multiple of the slice length)
 CALENDAR_EDGE_RESOLUTION_S = 60  # calendar edges (local midnights) fall on whole minutes in every zone since 1972
 OVERFLOW_GROUP = "__overflow__"
-MISSING_GROUP = "__missing__"
 
 _HOUR, _DAY = 3600, 86400
 _LONGEST_PERIOD_S = {  # longest possible period, DST included
@@ -346,8 +346,8 @@ class SloState:
 
     def accept(self, ts: float, ok: bool, latency_ms: float | None, now: float | None) -> Outcome:
         """`apply` without the offset check (the grouped container checks offsets once for all groups)."""
-        if self._kind == _LATENCY and latency_ms is not None and not 0.0 <= latency_ms < _INF:
-            self.invalid += 1  # NaN, inf or negative: no ordering or bucket can hold it
+        if self.refuses_latency(latency_ms):
+            self.invalid += 1
             return _OUT_INVALID
         watermark = self.watermark
         reference = now if now is not None and now > watermark else watermark
@@ -371,6 +371,10 @@ class SloState:
             self.sketches.add(ts, latency_ms)
         self.ring.add(ts, which)
         return which
+
+    def refuses_latency(self, latency_ms: float | None) -> bool:
+        """INVALID: a latency SLI refuses NaN, inf and negative latencies (no bucket can hold them)."""
+        return self._kind == _LATENCY and latency_ms is not None and not 0.0 <= latency_ms < _INF
 
     def judge(self, ok: bool, latency_ms: float | None) -> tuple[Outcome, float | None]:
         """The SLI's verdict on a valid event: GOOD, BAD or NOT_COUNTED (the SLI does not judge it),
@@ -398,13 +402,14 @@ class SloState:
         lo, hi = span
         n, end = len(events), start
         watermark, late, not_counted, excluded = self.watermark, 0, 0, 0
-        latency_sli, judge, is_excluded, sketches = self._kind == _LATENCY, self.judge, self.is_excluded, self.sketches
+        latency_sli, refuses_latency, judge = self._kind == _LATENCY, self.refuses_latency, self.judge
+        is_excluded, sketches = self.is_excluded, self.sketches
         judged: list = []
         bad: list = []
         while end < n:
             event = events[end]
             ts, latency_ms = event.ts, event.latency_ms
-            if not lo <= ts < hi or (latency_sli and latency_ms is not None and not 0.0 <= latency_ms < _INF):
+            if not lo <= ts < hi or (latency_sli and refuses_latency(latency_ms)):
                 break
             end += 1
             if ts >= watermark:
@@ -505,6 +510,10 @@ class GroupedSloState:
             self.duplicates += 1
             return _OUT_DUPLICATE
         return self.state_for(group).accept(ts, ok, latency_ms, now)
+
+    def held(self, group: str | None) -> SloState | None:
+        """The group's state if it has one already (no state is made, nothing is counted)."""
+        return self.groups.get(MISSING_GROUP if group is None else group)
 
     def state_for(self, group: str | None) -> SloState:
         """The group's state, created on first sight; the overflow state once the cap is reached."""

@@ -152,16 +152,12 @@ class SloRuntime:
         refused: list[Refusal] = []
         grouped, slo = self.grouped, self.slo
         while i < n:
-            if not grouped and (span := self._head_span(wall_now, step)) is not None:
-                run = self.state.accept_run(events, i, span)
-                if run.end > i:
-                    self.contributors[None].add_head_run(run.judged, run.bad)
-                    counted += run.end - i
-                    i = run.end
-                    if self.state.watermark > self.watermark:
-                        self.watermark = self.state.watermark
-                    if i >= n:
-                        break
+            end = self._grouped_head_run(events, i, wall_now, step) if grouped else self._head_run(events, i, wall_now, step)
+            if end > i:
+                counted += end - i
+                i = end
+                if i >= n:
+                    break
             event = events[i]
             ts = event.ts
             if ts >= self.decided + step:
@@ -187,17 +183,61 @@ class SloRuntime:
                 self.last_received_wall = wall_now
         return counted, refused
 
-    def _head_span(self, wall_now: float, step: float) -> tuple[float, float] | None:
-        """[start, end): event times that land in the head bucket of every ring level and of the
-        contributors, before the next decision edge and not too far ahead; None if there are none."""
+    def _head_run(self, events: Sequence, start: int, wall_now: float, step: float) -> int:
+        """Count the run of events from `start` that lies in the head span (`_head_span`) in bulk;
+        return where it ends (`start`: no run)."""
         state = self.state
+        if self.watermark < state.watermark:
+            return start
+        span = self._head_span(state, self.contributors.get(None), wall_now, step)
+        if span is None:
+            return start
+        run = state.accept_run(events, start, span)
+        if run.end > start:
+            self.contributors[None].add_head_run(run.judged, run.bad)
+            if state.watermark > self.watermark:
+                self.watermark = state.watermark
+        return run.end
+
+    def _grouped_head_run(self, events: Sequence, start: int, wall_now: float, step: float) -> int:
+        """`_head_run` for a grouped SLO: the run ends at the first event outside its own group's
+        head span (or of a group with no state yet, or with an invalid latency); each group then
+        counts its share of the run in bulk. Groups share nothing, so this is the same as counting
+        the run's events one by one."""
+        slo, held = self.slo, self.state.held
+        shares: dict[str | None, tuple[SloState, tuple[float, float], list]] = {}
+        end, n = start, len(events)
+        while end < n:
+            event = events[end]
+            group = _group_key(slo, event)
+            share = shares.get(group)
+            if share is None:
+                state = held(group)
+                span = None if state is None else self._head_span(state, self.contributors.get(group), wall_now, step)
+                if span is None:
+                    break
+                share = shares[group] = (state, span, [])
+            state, (lo, hi), mine = share
+            if not lo <= event.ts < hi or state.refuses_latency(event.latency_ms):
+                break
+            mine.append(event)
+            end += 1
+        for group, (state, span, mine) in shares.items():
+            if mine:
+                run = state.accept_run(mine, 0, span)
+                self.contributors[group].add_head_run(run.judged, run.bad)
+                if state.watermark > self.watermark:
+                    self.watermark = state.watermark
+        return end
+
+    def _head_span(self, state: SloState, contributors: Contributors | None, wall_now: float,
+                   step: float) -> tuple[float, float] | None:
+        """[start, end): event times that land in the head bucket of every ring level of `state` and
+        of its contributors, before the next decision edge and not too far ahead; None if none do."""
         watermark = state.watermark
-        if watermark == _NEG_INF or self.watermark < watermark:
+        if watermark == _NEG_INF or contributors is None:
             return None
-        found = self.contributors.get(None)
-        if found is None:
-            return None
-        start, end = found.head_span()
+        start, end = contributors.head_span()
         ring_start, ring_end = state.ring.head_span()
         end = min(end, ring_end, self.decided + step, max(wall_now, watermark) + state.max_future_s)
         start = max(start, ring_start)
