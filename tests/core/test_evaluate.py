@@ -106,7 +106,7 @@ def test_sli_and_burn_rate_over_any_window_equal_the_brute_force(slo, stream, no
     good, total = brute_good_total(state, counted, now - window_s, now)
     expected_sli = good / total if total else None
     assert close(ev.sli(state, window_s, now), expected_sli)
-    rate = ev.burn_rate(state, window_s, now)
+    rate = ev.window_burn_rate(state, window_s, now)
     assert close(rate, None if expected_sli is None else (1 - expected_sli) / (1 - OBJECTIVE))
     assert rate is None or rate >= 0.0
 
@@ -133,7 +133,7 @@ def test_attainment_and_budget_of_every_compliance_window_equal_the_brute_force(
         allowed = (1 - OBJECTIVE) * total
         assert math.isclose(budget.consumed, (total - good) / allowed)
         assert math.isclose(budget.remaining_minutes, (1 - (total - good) / allowed) * (1 - OBJECTIVE) * period_s / 60)
-        rate = ev.burn_rate(state, 3600, now)
+        rate = ev.window_burn_rate(state, 3600, now)
         if rate:
             assert math.isclose(budget.exhausted_in_s, max(0.0, budget.remaining) * period_s / rate)
         else:
@@ -194,7 +194,7 @@ def availability(objective=0.999):
 def test_no_data_gives_none_for_sli_burn_rate_attainment_and_budget():
     state = availability()
     assert ev.sli(state, 3600, BASE_TS) is None
-    assert ev.burn_rate(state, 3600, BASE_TS) is None
+    assert ev.window_burn_rate(state, 3600, BASE_TS) is None
     assert ev.attainment(state, RollingWindow(30 * 86400), BASE_TS).sli is None
     assert ev.attainment(state, RollingWindow(30 * 86400), BASE_TS).met is None
     assert ev.budget(state, RollingWindow(30 * 86400), BASE_TS).remaining is None
@@ -206,7 +206,7 @@ def test_a_full_outage_burns_a_30_day_999_budget_in_43_minutes():
     for second in range(600):
         state.apply(BASE_TS + second, False)
     now = BASE_TS + 600
-    assert ev.burn_rate(state, 300, now) == pytest.approx(1000.0)
+    assert ev.window_burn_rate(state, 300, now) == pytest.approx(1000.0)
     status = ev.budget(state, RollingWindow(30 * 86400), now, burn_window_s=300)
     assert status.total_minutes == pytest.approx(43.2)
     assert status.exhausted_in_s == 0.0  # 600 bad of 600 events: already overspent

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine_helpers import BASE, PAGE, TICKET, make_slo
+from oracles import conditions
 
 from slawatch.core.model import AlertPolicy, CalendarUnit, CalendarWindow, RollingWindow
-from slawatch.core.policies import BURN_RATE, SLA_BREACH, conditions, forecast_window_s, no_data
+from slawatch.core.policies import BURN_RATE, SLA_BREACH, forecast_window_s, no_data
 from slawatch.core.slo_state import SloState
 
 

@@ -111,7 +111,7 @@ def test_noise_around_a_threshold_pages_once_and_does_not_flap():
 
 def toggles_of_page_slow() -> int:
     from slawatch.catalog import load_catalog
-    from slawatch.core.policies import conditions
+    from oracles import conditions
     from slawatch.core.slo_state import SloState
 
     (slo,) = load_catalog([SCENARIOS / "noise-no-flap" / "catalog.yaml"]).slos

@@ -35,7 +35,9 @@ Semantics (LifecycleConfig holds the knobs):
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 from slawatch.core.model import DEFAULT_RESOLVE_HOLD_S
 from slawatch.core.policies import NO_DATA, SLA_BREACH, Condition, WindowReading
@@ -74,8 +76,7 @@ class Alert:
     updates: int = 0  # updates sent: numbers them, so a re-sent one keeps its CloudEvents id
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     """Something to publish: kind is firing, update or resolved; seq numbers the updates."""
 
     kind: str
@@ -93,6 +94,10 @@ class AlertBook:
     config: LifecycleConfig = field(default_factory=LifecycleConfig)
     resolve_hold_s: float = float(DEFAULT_RESOLVE_HOLD_S)
     alerts: dict[tuple[str | None, str], Alert] = field(default_factory=dict)
+    # The oldest last send of a notified alert (inf: none; None: not known). Kept by `step` and
+    # `load_json`; code that edits `alerts` directly only removes alerts, which leaves it too low:
+    # one decision more, never an update missed.
+    _oldest_send: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def hold_s(self, condition: Condition) -> float:
         """Event time the condition must stay false before its alert resolves."""
@@ -100,8 +105,11 @@ class AlertBook:
 
     def update_may_be_due(self, wall_now: float) -> bool:
         """Whether a notified alert's update interval has run out: a decision now may send an update."""
-        interval = self.config.update_interval_s
-        return any(a.notified and wall_now - (a.last_sent_wall or 0.0) >= interval for a in self.alerts.values())
+        oldest = self._oldest_send
+        if oldest is None:
+            oldest = self._oldest_send = min(
+                ((a.last_sent_wall or 0.0) for a in self.alerts.values() if a.notified), default=math.inf)
+        return wall_now - oldest >= self.config.update_interval_s
 
     def resolves_at(self, group: str | None) -> float | None:
         """The earliest instant one of the group's clearing alerts resolves if its condition stays
@@ -116,42 +124,53 @@ class AlertBook:
     def step(self, group: str | None, conditions: list[Condition], now: float, wall_now: float,
              evaluated_types: frozenset[str]) -> list[Notice]:
         """Advance the group's alerts of `evaluated_types` to decision instant `now` (event time)."""
+        alerts = self.alerts
         seen = set()
         for c in conditions:
             key = (group, c.id)
             seen.add(key)
-            alert = self.alerts.get(key)
+            alert = alerts.get(key)
             if c.holds:
                 if alert is None:
                     onset = c.since if c.since is not None else now
-                    self.alerts[key] = Alert(group, c, onset, alert_id(self.slo, group, c.id, onset))
+                    alerts[key] = Alert(group, c, onset, alert_id(self.slo, group, c.id, onset))
                 else:
                     alert.condition, alert.clear_since = c, None
             elif alert is not None:
                 alert.condition = c
                 if alert.clear_since is None:
                     alert.clear_since = now
-        for key, alert in self.alerts.items():
-            if key[0] == group and key not in seen and alert.condition.type in evaluated_types and alert.clear_since is None:
-                alert.clear_since = now
+        # Alerts the caller evaluated but did not return clear now; those clear for their hold resolve.
         resolved = []
-        for key, alert in list(self.alerts.items()):
-            if key[0] != group or alert.clear_since is None or alert.condition.type not in evaluated_types:
+        for key, alert in list(alerts.items()):
+            if key[0] != group or alert.condition.type not in evaluated_types:
                 continue
+            if alert.clear_since is None:
+                if key in seen:
+                    continue
+                alert.clear_since = now
             if now - alert.clear_since >= self.hold_s(alert.condition):
-                del self.alerts[key]
+                del alerts[key]
                 if alert.notified:
                     resolved.append(Notice(RESOLVED, alert.id, group, alert.condition, alert.onset, alert.clear_since))
         # Firings first: an alert this step's resolutions uninhibited opens before its inhibitor closes.
-        return self._notify(group, wall_now, evaluated_types) + resolved
+        notices = self._notify(group, wall_now, evaluated_types)
+        if notices or resolved:
+            self._oldest_send = None
+            return notices + resolved
+        return notices
 
     def _notify(self, group: str | None, wall_now: float, evaluated_types: frozenset[str]) -> list[Notice]:
         mine = [a for (g, _), a in self.alerts.items() if g == group]
         best: dict[str, float] = {}
         for a in mine:
-            if a.condition.family:
-                best[a.condition.family] = min(best.get(a.condition.family, a.condition.rank), a.condition.rank)
+            family = a.condition.family
+            if family:
+                rank, found = a.condition.rank, best.get(family)
+                if found is None or rank < found:
+                    best[family] = rank
         notices = []
+        interval = self.config.update_interval_s
         for a in mine:
             c = a.condition
             if c.type not in evaluated_types:
@@ -163,7 +182,7 @@ class AlertBook:
             if not a.notified:
                 if a.clear_since is None:  # never page for a condition already clearing
                     kind = FIRING
-            elif wall_now - (a.last_sent_wall or 0.0) >= self.config.update_interval_s and self._material(a):
+            elif wall_now - (a.last_sent_wall or 0.0) >= interval and self._material(a):
                 kind = UPDATE
             if kind is not None:
                 a.notified, a.last_sent_wall = True, wall_now
@@ -192,6 +211,7 @@ class AlertBook:
 
     def load_json(self, items: list[dict]) -> None:
         self.alerts = {}
+        self._oldest_send = None
         for item in items:
             item = dict(item)
             item["condition"] = _condition_from(item["condition"])
@@ -200,13 +220,11 @@ class AlertBook:
 
 
 _ALERT_FIELDS = tuple(f.name for f in fields(Alert))
-_CONDITION_FIELDS = tuple(f.name for f in fields(Condition))
-_READING_FIELDS = tuple(f.name for f in fields(WindowReading))
 
 
 def _condition_json(c: Condition) -> dict:
-    item = {name: getattr(c, name) for name in _CONDITION_FIELDS}
-    item["windows"] = [{name: getattr(w, name) for name in _READING_FIELDS} for w in c.windows]
+    item = c._asdict()
+    item["windows"] = [w._asdict() for w in c.windows]
     return item
 
 

@@ -25,17 +25,29 @@ Budgeting methods (OpenSLO):
   [now - W, now) rounded up to slice boundaries; otherwise the slices whose ROLLUP bucket (hourly)
   starts in [now - W, now) rounded up to rollup boundaries - closed ones from the rollup, open ones
   judged from the slice level's counts - and retained by the rollup.
-Burn rate over a window = (1 - SLI) / (1 - objective), with the SLI by the SLO's method.
+Burn rate over a window = (1 - SLI) / (1 - objective), with the SLI by the SLO's method
+(`burn_rate`: the one place the formula is written).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import TypeVar
 
 from slawatch.core.calendar import period_bounds, periods
 from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow
 from slawatch.core.ring import first_bucket_from
 from slawatch.core.slo_state import P_BAD, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES, SloState, slice_seconds
+
+
+Number = TypeVar("Number", float, Fraction)
+
+
+def burn_rate(sli: Number, objective: Number) -> Number:
+    """(1 - SLI) / (1 - objective): 1 spends the budget exactly over the SLO window; never negative.
+    Floats for alerts and gauges, Fractions for the exact summary (the same arithmetic for both)."""
+    return max(0, 1 - sli) / (1 - objective)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +153,11 @@ def calendar_good_total(state: SloState, window: CalendarWindow, now: float) -> 
 
 def _good_and_total(state: SloState, start: float, end: float) -> tuple[float, int]:
     """(good, total) in the SLO's budgeting units: events, good slices, or slice-ratio sums."""
-    method = state.slo.budgeting.method
     if slice_seconds(state.slo) is None:
-        stats = interval_stats(state, start, end)
-        return stats.good, stats.total
+        good, bad, _ = state.ring.interval(start, end)
+        return good, good + bad
     slices = slice_stats(state, start, end)
-    if method is BudgetingMethod.RATIO_TIMESLICES:
+    if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
         return slices.ratio_sum, slices.slices
     return slices.good_slices, slices.slices
 
@@ -161,12 +172,10 @@ def sli(state: SloState, window_s: float, now: float) -> float | None:
     return interval_sli(state, now - window_s, now)
 
 
-def burn_rate(state: SloState, window_s: float, now: float) -> float | None:
-    """(1 - SLI) / (1 - objective) over the window: 1 spends the budget exactly over the SLO window."""
+def window_burn_rate(state: SloState, window_s: float, now: float) -> float | None:
+    """`burn_rate` over [now - window_s, now); None without data."""
     value = sli(state, window_s, now)
-    if value is None:
-        return None
-    return max(0.0, 1.0 - value) / (1.0 - state.slo.objective)
+    return None if value is None else burn_rate(value, state.slo.objective)
 
 
 def percentile(state: SloState, window_s: float, now: float, q: float | None = None) -> float | None:
@@ -207,10 +216,6 @@ def attainment(state: SloState, window: ComplianceWindow, now: float) -> Attainm
     return Attainment(window, start, end, good, total, value, met)
 
 
-def attainments(state: SloState, now: float) -> tuple[Attainment, ...]:
-    return tuple(attainment(state, window, now) for window in state.slo.windows)
-
-
 def budget(state: SloState, window: ComplianceWindow, now: float, burn_window_s: float = 3600) -> BudgetStatus:
     """The error budget of `window` at now, and when it runs out at the burn rate over `burn_window_s`."""
     objective = state.slo.objective
@@ -221,7 +226,7 @@ def budget(state: SloState, window: ComplianceWindow, now: float, burn_window_s:
     remaining = None if consumed is None else 1.0 - consumed
     period_s = att.end - att.start if isinstance(window, CalendarWindow) else float(window.duration_s)
     total_minutes = (1.0 - objective) * period_s / 60.0
-    rate = burn_rate(state, burn_window_s, now)
+    rate = window_burn_rate(state, burn_window_s, now)
     exhausted_in = None
     if remaining is not None and rate is not None and rate > 0.0:
         exhausted_in = max(0.0, remaining) * period_s / rate

@@ -1,9 +1,10 @@
-"""The conditions of an SLO's alert policy at one event-time instant, as plain frozen values.
+"""The conditions of an SLO's alert policy at one event-time instant, as plain immutable values.
 
-`conditions(state, now)` answers "which alert conditions hold at `now`?" for one SloState (one
-group); `no_data(slo, wall_now, last_received_wall)` answers the one wall-clock question. Neither
-keeps memory: what fired before, hysteresis and notification are `alerts.AlertBook`'s job, so this
-module can be checked against a brute-force recomputation from raw events.
+`Policy(slo).conditions(state, now)` answers "which alert conditions hold at `now`?" for one
+SloState (one group); `no_data(slo, wall_now, last_received_wall)` answers the one wall-clock
+question. Neither keeps memory: what fired before, hysteresis and notification are
+`alerts.AlertBook`'s job, so this module is checked against a brute-force recomputation from raw
+events (`tests/oracles.py` holds the slow, literal reference the tests compare `Policy` with).
 
 Conditions (ids are stable strings; `@` marks a per-period id, see `sla_conditions`):
 - burn rate (`<rule name>`, page/ticket): the error ratio exceeds factor x (1 - objective) over BOTH
@@ -30,12 +31,15 @@ because excluded events never reach good/total in the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from typing import NamedTuple
 
 from slawatch.core import evaluate as ev
 from slawatch.core.calendar import period_bounds, previous_period_bounds
 from slawatch.core.durations import format_duration
+from slawatch.core.evaluate import burn_rate
 from slawatch.core.model import CalendarWindow, Severity, Slo
+from slawatch.core.ring import Level
 from slawatch.core.slo_state import SloState, slice_seconds
 
 # Alert types and severities as they appear in payloads (topics/sla.warnings.yaml).
@@ -46,8 +50,7 @@ BREACH_TYPES = frozenset({SLO_BREACH, SLA_BREACH})  # these go to sla.breaches, 
 WARNING, BREACH = "warning", "breach"
 
 
-@dataclass(frozen=True, slots=True)
-class WindowReading:
+class WindowReading(NamedTuple):
     window: str  # "2m", "1d", "month"
     seconds: float
     sli: float | None
@@ -55,8 +58,10 @@ class WindowReading:
     events: int
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(NamedTuple):
+    """One condition at one instant. A NamedTuple: the engine builds one per held condition per
+    decision, and a tuple is built several times faster than a frozen dataclass."""
+
     id: str
     type: str
     severity: str
@@ -72,6 +77,14 @@ class Condition:
     since: float | None = None  # when the condition began to hold, if the policy knows better than `now`
 
 
+class BudgetFigures(NamedTuple):
+    """The primary window's budget as every condition of one decision reports it."""
+
+    remaining_ratio: float | None
+    remaining_minutes: float | None
+    predicted_exhaustion_at: float | None
+
+
 def forecast_window_s(slo: Slo) -> float:
     """The burn window forecasts use: the long window of the slowest page rule (else of any rule)."""
     rules = slo.alerting.burn_rate_rules
@@ -81,90 +94,35 @@ def forecast_window_s(slo: Slo) -> float:
     return float(max((r.long_window_s for r in rules), default=3600))
 
 
-def reading(state: SloState, window_s: float, now: float, name: str | None = None) -> WindowReading:
-    """SLI, burn rate and event count over the rolling window [now - window_s, now)."""
-    events = ev.window_stats(state, window_s, now).total
-    sli = ev.sli(state, window_s, now)
-    burn = None if sli is None else max(0.0, 1.0 - sli) / (1.0 - state.slo.objective)
-    return WindowReading(name or format_duration(int(window_s)), float(window_s), sli, burn, events)
-
-
-def _ratio_text(value: float) -> str:
+def ratio_text(value: float) -> str:
     return f"{value * 100:g}%"
+
+
+def burn_rule_text(factor: float, budget_percent: float, period: str, long_name: str, short_name: str,
+                   min_events: int) -> str:
+    text = (f"burn rate > {factor:.4g} over {long_name} and {short_name} "
+            f"({budget_percent:g}% of the {period} budget in {long_name})")
+    if min_events:
+        text += f", at least {min_events} events in each window"
+    return text
+
+
+def forecast_text(window_name: str, primary: str, calendar: bool) -> str:
+    return (f"at the burn rate over {window_name} the {primary} budget runs out "
+            f"before the {'period ends' if calendar else 'window turns over'}")
+
+
+def breach_text(primary: str, objective: float) -> str:
+    return f"{primary} attainment below the objective {ratio_text(objective)} (error budget exhausted)"
+
+
+def budget_text(threshold: float, primary: str) -> str:
+    return f"{ratio_text(threshold)} of the {primary} error budget consumed"
 
 
 def error_ratio_exceeds(ratio: float | None, events: int, factor: float, objective: float, guard: int) -> bool:
     """A burn-rate window fires: error ratio > factor x (1 - objective), with at least `guard` events."""
     return ratio is not None and events >= guard and ratio > factor * (1.0 - objective)
-
-
-def error_ratio(state: SloState, window_s: float, now: float) -> float | None:
-    """bad / total events over the window (as Prometheus divides the two rates), or 1 - SLI by slices."""
-    if slice_seconds(state.slo) is not None:
-        sli = ev.sli(state, window_s, now)
-        return None if sli is None else 1.0 - sli
-    stats = ev.window_stats(state, window_s, now)
-    return stats.bad / stats.total if stats.total else None
-
-
-def burn_conditions(state: SloState, now: float, budget: tuple) -> list[Condition]:
-    slo, guard = state.slo, max(state.slo.alerting.min_events, 1)
-    period = slo.windows[0].name
-    out = []
-    for rule in slo.alerting.burn_rate_rules:
-        long_r = reading(state, rule.long_window_s, now)
-        short_r = reading(state, rule.short_window_s, now)
-        holds = all(error_ratio_exceeds(error_ratio(state, r.seconds, now), r.events, rule.factor, slo.objective, guard)
-                    for r in (long_r, short_r))
-        text = (f"burn rate > {rule.factor:.4g} over {long_r.window} and {short_r.window} "
-                f"({rule.budget_percent:g}% of the {period} budget in {long_r.window})")
-        if slo.alerting.min_events:
-            text += f", at least {slo.alerting.min_events} events in each window"
-        out.append(Condition(rule.name, BURN_RATE, rule.severity.value, holds, text, (long_r, short_r), *budget,
-                             family=f"burn:{rule.severity.value}", rank=rule.long_window_s,
-                             short_window_s=rule.short_window_s))
-    return out
-
-
-def conditions(state: SloState, now: float) -> list[Condition]:
-    """Every event-time condition of the SLO's policy at `now`, holding or not."""
-    slo = state.slo
-    guard = max(slo.alerting.min_events, 1)
-    primary = slo.windows[0]
-    fwin = forecast_window_s(slo)
-    status = ev.budget(state, primary, now, burn_window_s=fwin)
-    att = ev.attainment(state, primary, now)
-    enough = att.total >= guard
-    predicted = None if status.exhausted_in_s is None else now + status.exhausted_in_s
-    budget = (status.remaining, status.remaining_minutes, predicted)
-    p_burn = None if att.sli is None else max(0.0, 1.0 - att.sli) / (1.0 - slo.objective)
-    p_reading = WindowReading(primary.name, att.end - att.start, att.sli, p_burn, att.total)
-    out = burn_conditions(state, now, budget)
-    for threshold in slo.alerting.budget_consumed_thresholds:
-        holds = enough and status.consumed is not None and status.consumed >= threshold
-        out.append(Condition(f"budget-{threshold * 100:g}", BUDGET_CONSUMED, WARNING, holds,
-                             f"{_ratio_text(threshold)} of the {primary.name} error budget consumed",
-                             (p_reading,), *budget, family="budget", rank=-threshold))
-    contract_period = slo.contractual and isinstance(primary, CalendarWindow)
-    if slo.alerting.forecast:
-        f_reading = reading(state, fwin, now)
-        horizon = att.end - now if isinstance(primary, CalendarWindow) else float(primary.duration_s)
-        holds = (enough and f_reading.events >= guard and status.exhausted_in_s is not None
-                 and status.exhausted_in_s < horizon and status.remaining is not None and status.remaining > 0
-                 and (isinstance(primary, CalendarWindow) or (status.burn_rate or 0.0) > 1.0))
-        kind = SLA_AT_RISK if contract_period else FORECAST
-        out.append(Condition("forecast", kind, WARNING, holds,
-                             f"at the burn rate over {f_reading.window} the {primary.name} budget runs out "
-                             f"before the {'period ends' if isinstance(primary, CalendarWindow) else 'window turns over'}",
-                             (f_reading, p_reading), *budget))
-    if not contract_period:
-        holds = enough and att.met is False
-        out.append(Condition("slo-breach", SLO_BREACH, BREACH, holds,
-                             f"{primary.name} attainment below the objective {_ratio_text(slo.objective)} "
-                             "(error budget exhausted)", (p_reading,), *budget))
-    if slo.contractual:
-        out += sla_conditions(state, now, budget)
-    return out
 
 
 def _stamp(t: float) -> str:
@@ -188,7 +146,7 @@ def sla_conditions(state: SloState, now: float, budget: tuple) -> list[Condition
         if best is not None and att.total >= guard and best < slo.objective:
             out.append(Condition(
                 f"sla-{window.name}-unattainable@{_stamp(start)}", SLA_BREACH, BREACH, True,
-                f"the {window.name} target {_ratio_text(slo.objective)} can no longer be met "
+                f"the {window.name} target {ratio_text(slo.objective)} can no longer be met "
                 f"(best possible {best:.6g} with all remaining traffic good)",
                 (WindowReading(window.name, end - start, att.sli, None, att.total),), *budget,
                 since=None))
@@ -197,7 +155,7 @@ def sla_conditions(state: SloState, now: float, budget: tuple) -> list[Condition
         if prev.total >= guard and prev.met is False:
             out.append(Condition(
                 f"sla-{window.name}-missed@{_stamp(p_start)}", SLA_BREACH, BREACH, True,
-                f"the {window.name} starting {_stamp(p_start)} ended below the target {_ratio_text(slo.objective)}",
+                f"the {window.name} starting {_stamp(p_start)} ended below the target {ratio_text(slo.objective)}",
                 (WindowReading(window.name, p_end - p_start, prev.sli, None, prev.total),), *budget,
                 since=p_end))
     return out
@@ -219,56 +177,75 @@ def no_data(slo: Slo, wall_now: float, last_received_wall: float | None) -> Cond
                      since=last_received_wall + after if holds else None)
 
 
+class _Rule(NamedTuple):
+    """A burn-rate rule with the names and text its conditions carry, made once per SLO."""
+
+    name: str
+    severity: str
+    factor: float
+    long_s: float
+    short_s: float
+    long_name: str
+    short_name: str
+    text: str
+    family: str
+
+
+class _Reading(NamedTuple):
+    """What one decision reads of one rolling window: its SLI, error ratio and event count."""
+
+    sli: float | None
+    error_ratio: float | None
+    good: int
+    events: int
+
+
+# Ring levels -> {span: level index}: `BucketRing.level_for` depends on the levels alone, so every
+# Policy over states of one layout shares one memo (a new runtime's first decision needs no search).
+_LEVEL_MEMOS: dict[tuple[Level, ...], dict[float, int]] = {}
+
 
 class Policy:
-    """`conditions` compiled once per SLO, for the engine's decisions (one per step edge per group).
+    """The conditions of one SLO at an instant, compiled once per SLO for the engine's decisions.
 
-    `conditions(state, now, wanted)` computes the same values as the module's `conditions` (the
-    reference, which the tests compare it with), but reads each distinct window once per decision,
-    keeps the texts, names and ids of the rules, and builds a Condition only for what holds or
-    whose id is in `wanted` (the alerts the book holds for the group; None = every condition).
+    `conditions(state, now, wanted)` reads each distinct window once per decision, keeps the texts,
+    names and ids of the rules, and builds a Condition only for what holds or whose id is in
+    `wanted` (the alerts the book holds for the group; None = every condition, holding or not).
     Passing AlertBook.step the shorter list changes nothing: a condition that does not hold and
     has no alert is a no-op there. A healthy SLO therefore costs a few window sums per decision.
     """
 
-    __slots__ = ("slo", "guard", "objective", "denom", "primary", "calendar", "contract_period", "fwin",
+    __slots__ = ("slo", "guard", "objective", "primary", "primary_name", "calendar", "contract_period", "fwin",
                  "slices", "rules", "thresholds", "forecast_text", "forecast_kind", "forecast_name",
-                 "breach_text", "levels", "duration", "rolling_windows")
+                 "breach_text", "levels", "_levels_of", "duration", "rolling_windows")
 
     def __init__(self, slo: Slo) -> None:
         self.slo = slo
-        guard = slo.alerting.min_events
-        self.guard = max(guard, 1)
+        min_events = slo.alerting.min_events
+        self.guard = max(min_events, 1)
         self.objective = slo.objective
-        self.denom = 1.0 - slo.objective
         primary = self.primary = slo.windows[0]
+        self.primary_name = primary.name
         self.calendar = isinstance(primary, CalendarWindow)
         self.duration = None if self.calendar else float(primary.duration_s)
         self.contract_period = slo.contractual and self.calendar
         self.fwin = forecast_window_s(slo)
         self.slices = slice_seconds(slo) is not None
-        period = primary.name
         rules = []
         for rule in slo.alerting.burn_rate_rules:
             long_name, short_name = format_duration(int(rule.long_window_s)), format_duration(int(rule.short_window_s))
-            text = (f"burn rate > {rule.factor:.4g} over {long_name} and {short_name} "
-                    f"({rule.budget_percent:g}% of the {period} budget in {long_name})")
-            if guard:
-                text += f", at least {guard} events in each window"
-            rules.append((rule.name, rule.severity.value, rule.factor, rule.long_window_s, rule.short_window_s,
-                          long_name, short_name, text, f"burn:{rule.severity.value}"))
+            text = burn_rule_text(rule.factor, rule.budget_percent, primary.name, long_name, short_name, min_events)
+            rules.append(_Rule(rule.name, rule.severity.value, rule.factor, rule.long_window_s, rule.short_window_s,
+                               long_name, short_name, text, f"burn:{rule.severity.value}"))
         self.rules = tuple(rules)
-        self.thresholds = tuple(
-            (threshold, f"budget-{threshold * 100:g}",
-             f"{_ratio_text(threshold)} of the {primary.name} error budget consumed")
-            for threshold in slo.alerting.budget_consumed_thresholds)
+        self.thresholds = tuple((threshold, f"budget-{threshold * 100:g}", budget_text(threshold, primary.name))
+                                for threshold in slo.alerting.budget_consumed_thresholds)
         self.forecast_name = format_duration(int(self.fwin))
         self.forecast_kind = SLA_AT_RISK if self.contract_period else FORECAST
-        self.forecast_text = (f"at the burn rate over {self.forecast_name} the {primary.name} budget runs out "
-                              f"before the {'period ends' if self.calendar else 'window turns over'}")
-        self.breach_text = (f"{primary.name} attainment below the objective {_ratio_text(slo.objective)} "
-                            "(error budget exhausted)")
-        self.levels: dict[float, int] = {}  # span -> ring level (`BucketRing.level_for`), memoised
+        self.forecast_text = forecast_text(self.forecast_name, primary.name, self.calendar)
+        self.breach_text = breach_text(primary.name, slo.objective)
+        self.levels: dict[float, int] = {}  # span -> ring level of the states read (see `level`)
+        self._levels_of: tuple[Level, ...] | None = None
         # Every rolling span a decision reads (core.quiet asks when each can next change).
         spans = {float(w) for rule in slo.alerting.burn_rate_rules for w in (rule.long_window_s, rule.short_window_s)}
         spans.add(float(self.fwin))
@@ -276,37 +253,36 @@ class Policy:
             spans.add(self.duration)
         self.rolling_windows = tuple(sorted(spans))
 
-    def _events(self, state: SloState, window_s: float, now: float, cache: dict) -> tuple[int, int]:
-        """(good, total) events over [now - window_s, now), as `evaluate.interval_stats`."""
+    def level(self, state: SloState, span: float) -> int:
+        """`state.ring.level_for(span)`, memoised per ring layout."""
+        if state.levels is not self._levels_of:
+            self._levels_of = state.levels
+            self.levels = _LEVEL_MEMOS.setdefault(state.levels, {})
+        level = self.levels.get(span)
+        if level is None:
+            level = self.levels[span] = state.ring.level_for(span)
+        return level
+
+    def _read(self, state: SloState, window_s: float, now: float, cache: dict) -> _Reading:
+        """The window [now - window_s, now) as `evaluate.sli` and `evaluate.window_stats` read it."""
         found = cache.get(window_s)
         if found is None:
             start = now - window_s
-            span = now - start
-            level = self.levels.get(span)
-            if level is None:
-                level = self.levels[span] = state.ring.level_for(span)
-            good, bad = state.ring.good_bad(start, now, level)
-            found = cache[window_s] = (good, good + bad)
+            good, bad = state.ring.good_bad(start, now, self.level(state, now - start))
+            total = good + bad
+            if self.slices:
+                sli = ev.sli(state, window_s, now)
+                found = _Reading(sli, None if sli is None else 1.0 - sli, good, total)
+            elif total:
+                found = _Reading(good / total, bad / total, good, total)
+            else:
+                found = _Reading(None, None, 0, 0)
+            cache[window_s] = found
         return found
 
-    def _sli(self, state: SloState, window_s: float, now: float, cache: dict) -> float | None:
-        """`evaluate.sli`: by events, or by slices for timeslice budgeting."""
-        if self.slices:
-            return ev.sli(state, window_s, now)
-        good, total = self._events(state, window_s, now, cache)
-        return good / total if total else None
-
-    def _error_ratio(self, state: SloState, window_s: float, now: float, cache: dict) -> float | None:
-        """`error_ratio`: bad / total events, or 1 - SLI by slices."""
-        if self.slices:
-            sli = self._sli(state, window_s, now, cache)
-            return None if sli is None else 1.0 - sli
-        good, total = self._events(state, window_s, now, cache)
-        return (total - good) / total if total else None
-
-    def conditions(self, state: SloState, now: float, wanted=None) -> list[Condition]:
+    def conditions(self, state: SloState, now: float, wanted: Collection[str] | None = None) -> list[Condition]:
         cache: dict = {}
-        denom, guard, objective = self.denom, self.guard, self.objective
+        guard, objective = self.guard, self.objective
         # The primary window's attainment and budget (evaluate.attainment / evaluate.budget).
         if self.calendar:
             att = ev.attainment(state, self.primary, now)
@@ -317,84 +293,82 @@ class Policy:
             if self.slices:
                 a_good, a_total = ev._good_and_total(state, a_start, now)
             else:
-                a_good, a_total = self._events(state, self.duration, now, cache)
+                primary = self._read(state, self.duration, now, cache)
+                a_good, a_total = primary.good, primary.events
             a_sli = a_good / a_total if a_total else None
             a_met = None if a_sli is None else a_sli >= objective
             period_s = self.duration
         allowed = (1.0 - objective) * a_total
         consumed = (a_total - a_good) / allowed if a_total else None
         remaining = None if consumed is None else 1.0 - consumed
-        fwin = self.fwin
-        f_sli = self._sli(state, fwin, now, cache)
-        rate = None if f_sli is None else max(0.0, 1.0 - f_sli) / denom
+        forecast = self._read(state, self.fwin, now, cache)
+        rate = None if forecast.sli is None else burn_rate(forecast.sli, objective)
         exhausted_in = None
         if remaining is not None and rate is not None and rate > 0.0:
             exhausted_in = max(0.0, remaining) * period_s / rate
         enough = a_total >= guard
-        budget = None
+        budget: BudgetFigures | None = None
+        p_reading: WindowReading | None = None
         out: list[Condition] = []
 
-        def budget_values() -> tuple:
+        def budget_figures() -> BudgetFigures:
             total_minutes = (1.0 - objective) * period_s / 60.0
-            return (remaining, None if remaining is None else remaining * total_minutes,
-                    None if exhausted_in is None else now + exhausted_in)
+            return BudgetFigures(remaining, None if remaining is None else remaining * total_minutes,
+                                 None if exhausted_in is None else now + exhausted_in)
 
         def primary_reading() -> WindowReading:
-            p_burn = None if a_sli is None else max(0.0, 1.0 - a_sli) / denom
-            return WindowReading(self.primary.name, a_end - a_start, a_sli, p_burn, a_total)
+            p_burn = None if a_sli is None else burn_rate(a_sli, objective)
+            return WindowReading(self.primary_name, a_end - a_start, a_sli, p_burn, a_total)
 
-        for name, severity, factor, long_s, short_s, long_name, short_name, text, family in self.rules:
-            l_sli = self._sli(state, long_s, now, cache)
-            l_burn = None if l_sli is None else max(0.0, 1.0 - l_sli) / denom
-            l_events = self._events(state, long_s, now, cache)[1]
-            holds = error_ratio_exceeds(self._error_ratio(state, long_s, now, cache), l_events, factor, objective, guard)
-            if holds or wanted is None or name in wanted:
-                s_sli = self._sli(state, short_s, now, cache)
-                s_burn = None if s_sli is None else max(0.0, 1.0 - s_sli) / denom
-                s_events = self._events(state, short_s, now, cache)[1]
-                holds = holds and error_ratio_exceeds(self._error_ratio(state, short_s, now, cache), s_events,
-                                                      factor, objective, guard)
-                if holds or wanted is None or name in wanted:
-                    if budget is None:
-                        budget = budget_values()
-                    readings = (WindowReading(long_name, float(long_s), l_sli, l_burn, l_events),
-                                WindowReading(short_name, float(short_s), s_sli, s_burn, s_events))
-                    out.append(Condition(name, BURN_RATE, severity, holds, text, readings, *budget,
-                                         family=family, rank=long_s, short_window_s=short_s))
-        p_reading = None
+        for rule in self.rules:
+            long_r = self._read(state, rule.long_s, now, cache)
+            holds = error_ratio_exceeds(long_r.error_ratio, long_r.events, rule.factor, objective, guard)
+            if not (holds or wanted is None or rule.name in wanted):
+                continue
+            short_r = self._read(state, rule.short_s, now, cache)
+            holds = holds and error_ratio_exceeds(short_r.error_ratio, short_r.events, rule.factor, objective, guard)
+            if not (holds or wanted is None or rule.name in wanted):
+                continue
+            if budget is None:
+                budget = budget_figures()
+            readings = (WindowReading(rule.long_name, float(rule.long_s), long_r.sli,
+                                      None if long_r.sli is None else burn_rate(long_r.sli, objective), long_r.events),
+                        WindowReading(rule.short_name, float(rule.short_s), short_r.sli,
+                                      None if short_r.sli is None else burn_rate(short_r.sli, objective), short_r.events))
+            out.append(Condition(rule.name, BURN_RATE, rule.severity, holds, rule.text, readings, *budget,
+                                 rule.family, rule.long_s, rule.short_s))
         for threshold, cid, text in self.thresholds:
             holds = enough and consumed is not None and consumed >= threshold
             if holds or wanted is None or cid in wanted:
                 if budget is None:
-                    budget = budget_values()
+                    budget = budget_figures()
                 if p_reading is None:
                     p_reading = primary_reading()
                 out.append(Condition(cid, BUDGET_CONSUMED, WARNING, holds, text, (p_reading,), *budget,
-                                     family="budget", rank=-threshold))
+                                     "budget", -threshold))
         if self.slo.alerting.forecast:
             horizon = a_end - now if self.calendar else self.duration
             holds = (enough and exhausted_in is not None and exhausted_in < horizon
-                     and remaining is not None and remaining > 0 and (self.calendar or (rate or 0.0) > 1.0))
-            holds = holds and self._events(state, fwin, now, cache)[1] >= guard
+                     and remaining is not None and remaining > 0 and (self.calendar or (rate or 0.0) > 1.0)
+                     and forecast.events >= guard)
             if holds or wanted is None or "forecast" in wanted:
                 if budget is None:
-                    budget = budget_values()
+                    budget = budget_figures()
                 if p_reading is None:
                     p_reading = primary_reading()
-                f_events = self._events(state, fwin, now, cache)[1]
-                f_reading = WindowReading(self.forecast_name, float(fwin), f_sli, rate, f_events)
+                f_reading = WindowReading(self.forecast_name, float(self.fwin), forecast.sli, rate, forecast.events)
                 out.append(Condition("forecast", self.forecast_kind, WARNING, holds, self.forecast_text,
                                      (f_reading, p_reading), *budget))
         if not self.contract_period:
             holds = enough and a_met is False
             if holds or wanted is None or "slo-breach" in wanted:
                 if budget is None:
-                    budget = budget_values()
+                    budget = budget_figures()
                 if p_reading is None:
                     p_reading = primary_reading()
                 out.append(Condition("slo-breach", SLO_BREACH, BREACH, holds, self.breach_text, (p_reading,), *budget))
         if self.slo.contractual:
             if budget is None:
-                budget = budget_values()
+                budget = budget_figures()
             out += sla_conditions(state, now, budget)
         return out

@@ -53,10 +53,7 @@ def _window_exit(state: SloState, policy: Policy, window_s: float, after: float)
         rollup = state.finalizer.rollup.resolution if state.finalizer is not None else ROLLUP_RESOLUTION_S
         first = -int(-(after - window_s) // rollup)
         return first * rollup + window_s
-    level = policy.levels.get(window_s)
-    if level is None:
-        level = policy.levels[window_s] = state.ring.level_for(window_s)
-    start = state.ring.first_counted_start(after - window_s, after, level)
+    start = state.ring.first_counted_start(after - window_s, after, policy.level(state, window_s))
     return None if start is None else start + window_s
 
 

@@ -32,7 +32,7 @@ from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, RollingWindow, Slo
 from slawatch.core.ring import first_bucket_from
 from slawatch.core.slo_state import P_EXCLUDED, SloState, compliance_span_s, slice_seconds
-from slawatch.engine.compliance_log import DEAD_LETTERS, ComplianceLog, group_key
+from slawatch.engine.compliance_log import DEAD_LETTERS, ComplianceLog, group_text
 from slawatch.engine.records import rfc3339
 
 SCHEMA_VERSION = 2
@@ -68,7 +68,7 @@ class Period:
 
 
 def record_key(slo: str, group: str | None, window: str, label: str) -> str:
-    return f"{slo}|{group_key(group)}|{window}|{label}"
+    return f"{slo}|{group_text(group)}|{window}|{label}"
 
 
 def _utc_date(t: float) -> str:
@@ -318,7 +318,7 @@ def _finals(rt, group: str | None, state: SloState, wall_now: float) -> list[Com
     log: ComplianceLog = rt.compliance
     out = []
     for track in _tracks(rt.slo):
-        book = f"{group_key(group)}|{_track_name(track)}"
+        book = f"{group_text(group)}|{_track_name(track)}"
         current = _index_of(track, rt.watermark)
         if log.checked.get(book) == current:
             continue
@@ -340,7 +340,7 @@ def _finals(rt, group: str | None, state: SloState, wall_now: float) -> list[Com
 def _revisions(rt, group: str | None, state: SloState, wall_now: float) -> list[ComplianceRecord]:
     """Finals whose counts late events changed since they were sent, as their next revision."""
     log: ComplianceLog = rt.compliance
-    gkey = group_key(group)
+    gkey = group_text(group)
     if log.late_seen.setdefault(gkey, state.late) == state.late:
         return []
     log.late_seen[gkey] = state.late
@@ -382,7 +382,7 @@ def mark_sent(rt, records: Iterable[ComplianceRecord], wall_now: float) -> None:
     for record in records:
         p = record.payload
         if record.final:
-            book = f"{group_key(_group_value(p))}|{p['window']}"
+            book = f"{group_text(_group_value(p))}|{p['window']}"
             done = log.finals.get(book)
             if done is None or record.index >= done[0]:
                 log.finals[book] = [record.index, p["good"], p["total"], p["revision"]]

@@ -33,7 +33,8 @@ REFUSALS = ("too_old", "too_far_ahead", "invalid")  # SloState counters, in qual
 DEAD_LETTERS = len(REFUSALS)  # index of the dead-letter count in a quality bucket
 
 
-def group_key(group: str | None) -> str:
+def group_text(group: str | None) -> str:
+    """The group as keys write it: "" for an ungrouped SLO (None cannot key a JSON object)."""
     return "" if group is None else group
 
 
@@ -59,7 +60,7 @@ class ComplianceLog:
     def note(self, notice: Notice, contributors: dict | None) -> None:
         """Record a notice that was sent: a firing opens an entry, a resolution closes it, an update
         keeps the contributors with the most bad events."""
-        entries = self.alerts.setdefault(group_key(notice.group), {})
+        entries = self.alerts.setdefault(group_text(notice.group), {})
         entry = entries.get(notice.id)
         c = notice.condition
         if entry is None:
@@ -76,7 +77,7 @@ class ComplianceLog:
 
     def alerts_in(self, group: str | None, start: float, stop: float) -> list[dict]:
         """The group's alerts whose time [start, end) meets [start, stop), oldest first."""
-        found = [a for a in self.alerts.get(group_key(group), {}).values()
+        found = [a for a in self.alerts.get(group_text(group), {}).values()
                  if a["start"] < stop and (a["end"] is None or a["end"] > start)]
         return sorted(found, key=lambda a: (a["start"], a["id"]))
 
@@ -88,8 +89,8 @@ class ComplianceLog:
     def sample_refusals(self, group: str | None, state, at: float) -> None:
         """Add what the state refused since the last sample to the quality bucket of `at`."""
         now = [state.too_old, state.too_far_ahead, state.invalid]
-        before = self.sampled.get(group_key(group))
-        self.sampled[group_key(group)] = now
+        before = self.sampled.get(group_text(group))
+        self.sampled[group_text(group)] = now
         if before is None:
             return
         for index, (was, count) in enumerate(zip(before, now)):
@@ -119,23 +120,23 @@ class ComplianceLog:
     def peak_scan_from(self, group: str | None, last: int) -> int:
         """The first minute to scan: the last one scanned (it may have grown), at most a day back; the
         first time, the start of the day before (what a restored or new state may already hold)."""
-        scanned = self.peaks.get(group_key(group), {}).get("scanned")
+        scanned = self.peaks.get(group_text(group), {}).get("scanned")
         if scanned is None:
             return (last // 1440 - 1) * 1440
         return max(scanned, last - 1440)
 
     def note_minute(self, group: str | None, minute: int, events: int) -> None:
-        days = self.peaks.setdefault(group_key(group), {"scanned": None, "days": {}})["days"]
+        days = self.peaks.setdefault(group_text(group), {"scanned": None, "days": {}})["days"]
         day = str(minute * 60 // 86400)
         days[day] = max(days.get(day, 0), events)
         for old in [d for d in days if int(d) <= int(day) - PEAK_DAYS]:
             del days[old]
 
     def peaks_scanned(self, group: str | None, minute: int) -> None:
-        self.peaks.setdefault(group_key(group), {"scanned": None, "days": {}})["scanned"] = minute
+        self.peaks.setdefault(group_text(group), {"scanned": None, "days": {}})["scanned"] = minute
 
     def peak_of(self, group: str | None, day: int) -> int | None:
-        return self.peaks.get(group_key(group), {}).get("days", {}).get(str(day))
+        return self.peaks.get(group_text(group), {}).get("days", {}).get(str(day))
 
     # Checkpoint.
     def to_json(self) -> dict:

@@ -40,7 +40,7 @@ def slo_gauges(rt) -> Iterator[tuple[str, dict[str, str], float]]:
                 sli = ev.sli(state, seconds, now)
                 if sli is not None:
                     yield cv.METRIC_SLI_RATIO, labels, sli
-                    yield cv.METRIC_BURN_RATE, labels, max(0.0, 1.0 - sli) / (1.0 - slo.objective)
+                    yield cv.METRIC_BURN_RATE, labels, ev.burn_rate(sli, slo.objective)
             for index, window in enumerate(slo.windows):
                 status = ev.budget(state, window, now, burn_window_s=forecast_window_s(slo))
                 if status.remaining is not None:

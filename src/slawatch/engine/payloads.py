@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from slawatch import conventions as cv
 from slawatch.core import evaluate as ev
-from slawatch.core.alerts import RESOLVED, Notice
+from slawatch.core.alerts import RESOLVED, UPDATE, Notice
 from slawatch.core.durations import format_duration
 from slawatch.core.model import Service, Slo
 from slawatch.core.policies import BREACH_TYPES, BURN_RATE, Condition
 from slawatch.core.slo_state import SloState
 from slawatch.engine.records import AlertRecord, StatusRecord, rfc3339
+
+_CE_SPECVERSION = cv.CE_SPECVERSION.encode()
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -21,10 +23,12 @@ def _round(value: float | None, digits: int) -> float | None:
 
 
 def group_value(slo: Slo, group: str | None) -> dict | None:
+    """The group as payloads carry it ({"customer": "acme"}), None for an ungrouped SLO."""
     return None if group is None or slo.group_by is None else {slo.group_by.dimension.value: group}
 
 
-def group_key(slo: Slo, group: str | None) -> str:
+def status_key(slo: Slo, group: str | None) -> str:
+    """The Kafka key of an SLO's (group's) sla.status record: one compacted entry per SLO and group."""
     return slo.name if group is None else f"{slo.name}|{group}"
 
 
@@ -42,16 +46,19 @@ def alert_record(slo: Slo, service: Service | None, notice: Notice, wall_now: fl
     resolved = notice.kind == RESOLVED
     status = "resolved" if resolved else "firing"
     labels = {"slo": slo.name, "service": slo.service, "severity": c.severity, "rule": c.id, "type": c.type}
-    labels.update(dict(slo.labels))
+    if slo.labels:
+        labels.update(slo.labels)
     group = group_value(slo, notice.group)
     if group:
         labels.update(group)
     annotations = {"summary": summary(slo, c, resolved)}
-    if service is not None and service.runbook_url:
-        annotations["runbook_url"] = service.runbook_url
-    if service is not None and service.dashboard_url:
-        annotations["dashboard_url"] = service.dashboard_url
+    if service is not None:
+        if service.runbook_url:
+            annotations["runbook_url"] = service.runbook_url
+        if service.dashboard_url:
+            annotations["dashboard_url"] = service.dashboard_url
     observed = rfc3339(wall_now)
+    budget_minutes = c.budget_remaining_minutes
     payload = {
         "schema_version": cv.ALERT_SCHEMA_VERSION,
         "id": notice.id,
@@ -62,10 +69,11 @@ def alert_record(slo: Slo, service: Service | None, notice: Notice, wall_now: fl
         "service": slo.service,
         "group": group,
         "objective": slo.objective,
-        "windows": [{"window": w.window, "sli": _round(w.sli, 6), "burn_rate": _round(w.burn_rate, 4),
-                     "events": w.events} for w in c.windows],
+        "windows": [{"window": w.window, "sli": None if w.sli is None else round(w.sli, 6),
+                     "burn_rate": None if w.burn_rate is None else round(w.burn_rate, 4), "events": w.events}
+                    for w in c.windows],
         "error_budget_remaining": {"ratio": _round(c.budget_remaining_ratio, 4),
-                                   "minutes": _round(c.budget_remaining_minutes, 2)},
+                                   "minutes": None if budget_minutes is None else round(budget_minutes, 2)},
         "predicted_exhaustion_at": rfc3339(c.predicted_exhaustion_at),
         "rule": c.rule,
         "starts_at": rfc3339(notice.starts_at),
@@ -75,12 +83,12 @@ def alert_record(slo: Slo, service: Service | None, notice: Notice, wall_now: fl
         "annotations": annotations,
         "contributors": contributors or {},
     }
-    ce_id = f"{notice.id}:{notice.kind}" + (f":{notice.seq}" if notice.kind == "update" else "")
+    ce_id = f"{notice.id}:{notice.kind}:{notice.seq}" if notice.kind == UPDATE else f"{notice.id}:{notice.kind}"
     headers = [
         ("ce_id", ce_id.encode()),
         ("ce_source", source.encode()),
         ("ce_type", f"{cv.CE_TYPE_PREFIX}.{c.type}.{status}".encode()),
-        ("ce_specversion", cv.CE_SPECVERSION.encode()),
+        ("ce_specversion", _CE_SPECVERSION),
         ("ce_time", observed.encode()),
     ]
     topic = cv.TOPIC_BREACHES if c.type in BREACH_TYPES else cv.TOPIC_WARNINGS
@@ -98,8 +106,8 @@ def window_burns(slo: Slo, state: SloState, now: float) -> list[dict]:
     for seconds in alert_window_seconds(slo):
         sli = ev.sli(state, seconds, now)
         if sli is not None:
-            out.append({"window": format_duration(seconds), "sli": _round(sli, 6),
-                        "burn_rate": _round(max(0.0, 1.0 - sli) / (1.0 - slo.objective), 4)})
+            out.append({"window": format_duration(seconds), "sli": round(sli, 6),
+                        "burn_rate": round(ev.burn_rate(sli, slo.objective), 4)})
     return out
 
 
@@ -127,4 +135,4 @@ def status_record(slo: Slo, group: str | None, state: SloState, firing: list[str
         "watermark": rfc3339(now) if now != float("-inf") else None,
         "observed_at": rfc3339(wall_now),
     }
-    return StatusRecord(group_key(slo, group), payload)
+    return StatusRecord(status_key(slo, group), payload)

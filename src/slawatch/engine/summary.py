@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from slawatch.core.calendar import periods
 from slawatch.core.durations import format_duration
+from slawatch.core.evaluate import burn_rate
 from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow, Slo
 from slawatch.core.slo_state import SloState, slice_seconds
 from slawatch.engine import exact_counts as xc
@@ -129,7 +130,7 @@ def window_entry(slo: Slo, state: SloState, spec: SummaryWindow, at: float, comp
     objective = objective_of(slo)
     sli = good / total if total else None
     entry.update(basis="events" if counted.slices is None else "slices", exact=edges.exact, sli=ratio(sli),
-                 burn_rate=None if sli is None else ratio(max(Fraction(0), 1 - sli) / (1 - objective)))
+                 burn_rate=None if sli is None else ratio(burn_rate(sli, objective)))
     if spec.compliance is not None:
         entry.update(_budget(objective, good, total, counted.period_s))
     return entry
