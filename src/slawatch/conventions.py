@@ -85,7 +85,6 @@ METRIC_BURN_RATE_THRESHOLD = "slawatch_burn_rate_threshold"  # {slo, rule, sever
 ALERT_SCHEMA_VERSION = 1
 CE_SPECVERSION = "1.0"
 CE_TYPE_PREFIX = "dev.slawatch.alert"  # ce_type = <prefix>.<alert type>.<status>
-CE_SOURCE_DEFAULT = "/slawatch"
 
 # Alertmanager (`slawatch notify alertmanager`): the notifier's consumer group and, per alert type,
 # its `alertname` label (CamelCase with a common prefix, as monitoring mixins name alerts).

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from slawatch.catalog import native, openslo
 from slawatch.catalog.native import Located, NativeResult
-from slawatch.catalog.openslo import Outcome
+from slawatch.catalog.openslo import ObjectOutcome
 from slawatch.catalog.problems import CatalogError, Problem, Report, sort_key
 from slawatch.catalog.yamlpos import load_file
 from slawatch.core.model import Catalog
 
-__all__ = ["CatalogError", "LoadResult", "Outcome", "Problem", "expand_paths", "inspect_paths",
+__all__ = ["CatalogError", "LoadResult", "ObjectOutcome", "Problem", "expand_paths", "inspect_paths",
            "load_catalog", "validate_paths"]
 
 
@@ -32,7 +32,7 @@ __all__ = ["CatalogError", "LoadResult", "Outcome", "Problem", "expand_paths", "
 class LoadResult:
     catalog: Catalog
     problems: list[Problem] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)  # OpenSLO objects only
+    outcomes: list[ObjectOutcome] = field(default_factory=list)  # OpenSLO objects only
 
     @property
     def errors(self) -> list[Problem]:

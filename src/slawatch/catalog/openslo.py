@@ -2,7 +2,7 @@
 
 Objects may sit one per YAML document or as a list in one document (the Go SDK's style), and refer
 to each other across files (indicatorRef, alertPolicyRef, conditionRef), so nothing is mapped until
-all files are read. Each object ends with an `Outcome`: mapped (to which model values), unused
+all files are read. Each object ends with an `ObjectOutcome`: mapped (to which model values), unused
 (valid, but no SLO refers to it), ignored (a kind slawatch does not evaluate: DataSource,
 AlertNotificationTarget) or refused (its errors say why).
 """
@@ -27,7 +27,7 @@ IGNORED = {"DataSource": "slawatch evaluates its own event stream, not a metrics
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ObjectOutcome:
     file: str
     line: int
     kind: str
@@ -40,10 +40,10 @@ class Outcome:
 class OpensloResult:
     services: list[Located] = field(default_factory=list)
     slos: list[Located] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[ObjectOutcome] = field(default_factory=list)
 
 
-def collect(report: Report, doc: Document, objects: list[Obj], outcomes: list[Outcome]) -> None:
+def collect(report: Report, doc: Document, objects: list[Obj], outcomes: list[ObjectOutcome]) -> None:
     """Read the envelopes of one document (an object, or a list of objects)."""
     items = list(zip(doc.data, getattr(doc.data, "lines", []))) if isinstance(doc.data, list) else [(doc.data, doc.line)]
     for index, (value, line) in enumerate(items):
@@ -51,7 +51,7 @@ def collect(report: Report, doc: Document, objects: list[Obj], outcomes: list[Ou
         obj = read_object(report, doc.file, value, line, where)
         if obj is None:
             kind = value.get("kind", "?") if isinstance(value, dict) else "?"
-            outcomes.append(Outcome(doc.file, line, str(kind), "", "refused"))
+            outcomes.append(ObjectOutcome(doc.file, line, str(kind), "", "refused"))
         else:
             objects.append(obj)
 
@@ -151,7 +151,7 @@ class Resolver:
         return self._conditions[id(obj)]
 
 
-def map_objects(report: Report, objects: list[Obj], outcomes: list[Outcome]) -> OpensloResult:
+def map_objects(report: Report, objects: list[Obj], outcomes: list[ObjectOutcome]) -> OpensloResult:
     result = OpensloResult(outcomes=outcomes)
     resolver = Resolver(report, objects)
     declared = {o.name for o in objects if o.kind == "Service"}
@@ -190,7 +190,7 @@ def map_objects(report: Report, objects: list[Obj], outcomes: list[Outcome]) -> 
             status = "mapped"
         else:
             status = "unused"
-        outcomes.append(Outcome(obj.file, obj.line, obj.kind, obj.name, status, produced.get(id(obj), ())))
+        outcomes.append(ObjectOutcome(obj.file, obj.line, obj.kind, obj.name, status, produced.get(id(obj), ())))
     return result
 
 

@@ -66,6 +66,9 @@ class Engine:
                  settle_s: float | None = 1.0) -> None:
         self.catalog = catalog
         self.source = source
+        # Each SLO refuses (TOO_FAR_AHEAD) an event further ahead than this of max(its watermark,
+        # wall_now): one clock gone wrong must not advance its rings past every real bucket.
+        # (Decode's max_future_skew_s, a day, refuses absurd times before any SLO sees them.)
         self.max_future_s = max_future_s
         self.lifecycle = lifecycle or LifecycleConfig()
         self.step_s = step_s

@@ -56,7 +56,7 @@ class _Refused(Exception):
         self.invalid = Invalid(reason, message, field)
 
 
-def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, max_future_s: float = 86_400.0,
+def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, max_future_skew_s: float = 86_400.0,
                   strict: bool = False) -> Decoded:
     """All valid events of the record, one Invalid per refused record or element, and the unknown
     top-level fields of the valid events (`strict`: an event with one is refused as unknown_field)."""
@@ -69,7 +69,7 @@ def decode_record(value: bytes | None, now: float, max_bytes: int = 1_048_576, m
     except orjson.JSONDecodeError as exc:
         reason = "not_utf8" if "UTF-8" in str(exc) else "not_json"
         return Decoded([], [Invalid(reason, f"the value is not valid JSON: {exc}")])
-    latest = now + max_future_s
+    latest = now + max_future_skew_s
     unknown: list[str] = []
     if type(doc) is dict:
         try:

@@ -60,12 +60,12 @@ def home_partition(service: str, partitions: int) -> int:
     return (murmur2(service.encode()) & 0x7FFFFFFF) % partitions
 
 
-def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: int, max_future_s: float,
+def route_record(source: SourceRecord, partitions: int, now: float, max_bytes: int, max_future_skew_s: float,
                  strict: bool = False, known_services: frozenset[str] | None = None) -> Routed:
     """`strict`: refuse events with unknown top-level fields (else they count, the fields reported).
     `known_services`: the catalogue's; events of other services are counted where they land, since
     no SLO reads them (None: every service may have SLOs, so every event goes home)."""
-    decoded = decode_record(source.value, now, max_bytes, max_future_s, strict)
+    decoded = decode_record(source.value, now, max_bytes, max_future_skew_s, strict)
     letters = RecordLetters(source, now) if decoded.invalid else None
     dead = [letters.letter(inv) for inv in decoded.invalid]
     reasons = [inv.reason for inv in decoded.invalid]

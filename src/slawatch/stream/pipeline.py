@@ -70,7 +70,7 @@ class Pipeline:
     metrics: WorkerMetrics
     partitions: int
     max_record_bytes: int
-    max_future_s: float
+    max_future_skew_s: float  # decode refuses event times further ahead of the wall clock (absurd clocks)
     status_every_s: float = 5.0
     tracker: OffsetTracker = field(default_factory=OffsetTracker)
     strict_events: bool = False  # refuse unknown top-level event fields instead of counting them
@@ -93,7 +93,7 @@ class Pipeline:
         for n, message in enumerate(messages):
             source = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value,
                                   int(message.timestamp * 1000) if message.timestamp else None)
-            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_s,
+            routed = route_record(source, self.partitions, now, self.max_record_bytes, self.max_future_skew_s,
                                   self.strict_events, self.engine.known_services)
             if routed.unknown_fields:
                 self.metrics.count_unknown_fields(routed.unknown_fields, unknown_field_example(source))
