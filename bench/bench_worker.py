@@ -6,19 +6,26 @@ between the first poll that shows any counted event and the first poll that show
 divided by the time between those two polls. That excludes start-up, group join and table recovery
 (reported separately as `ready_s`, spawn to the first 200 from /readyz) and bounds the timing error
 by one poll interval at the end (POLL_S / duration, about 1 %).
+
+(scale) `run_group_throughput`: the same count over a consumer group of workers, which start
+before the events are produced (its docstring says why and how it is timed).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
 from harness import Children, cpu_seconds, http_get, metric_sums, produce, rss_kib
 from slawatch.broker.embedded import free_port
+from slawatch.conventions import APP_ID, METRIC_CONSUMER_LAG, METRIC_EVENTS
 from slawatch.ingest.router import home_partition
 
 POLL_S = 0.2
@@ -189,3 +196,205 @@ def _percentiles(values: list[float]) -> dict:
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
     return {"p50_ms": round(q(50), 2), "p99_ms": round(q(99), 2), "max_ms": round(ordered[-1], 2)}
+
+
+# -- a consumer group of workers (scale-out, bench/scale_bench.py) ---------------------------------
+
+class Member(NamedTuple):
+    """One worker of a group run: its process and the base URL of its /metrics."""
+
+    proc: subprocess.Popen
+    url: str
+
+
+class MachineCpu(NamedTuple):
+    """Jiffies of every core since boot, from /proc/stat: busy (not idle or iowait) and all."""
+
+    busy: int
+    total: int
+
+
+class GroupPoll(NamedTuple):
+    """One round of scrapes over every member, and the CPU counters read right after it."""
+
+    at: float  # perf_counter
+    counted: tuple[float, ...]  # slawatch_events_total per member
+    cpu: tuple[float | None, ...]  # CPU seconds per member
+    broker_cpu: float | None
+    machine: MachineCpu
+
+
+def machine_cpu() -> MachineCpu:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return MachineCpu(sum(fields) - idle, sum(fields))
+
+
+def held_partitions(body: bytes) -> frozenset[int]:
+    """The sla.events partitions a worker has assigned and fetched: the `partition` labels of its
+    slawatch_consumer_lag_records gauge (stream/lag.py), one sample per partition it holds."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return frozenset(int(s.labels["partition"]) for family in text_string_to_metric_families(body.decode())
+                     for s in family.samples if s.name == METRIC_CONSUMER_LAG)
+
+
+def start_group(children: Children, address: str, catalog: Path, work: Path, label: str, count: int,
+                partitions: int, timeout_s: float = 120.0) -> list[Member]:
+    """Spawn `count` workers at once (one consumer group) and wait until each is ready and holds a
+    share of the partitions: disjoint, together all of them. Spawned together they usually join the
+    group's first generation; if not, the wait covers the rebalance that follows."""
+    members = []
+    for n in range(count):
+        port = free_port()
+        proc = children.spawn(worker_cmd(address, port, catalog, work / f"data-{label}-{n}"),
+                              work / f"worker-{label}-{n}.log")
+        members.append(Member(proc, f"http://127.0.0.1:{port}"))
+    for member in members:
+        wait_ready(member.proc, member.url, timeout_s)
+    deadline = time.perf_counter() + timeout_s
+    while not _split(held := [held_partitions(http_get(f"{m.url}/metrics", 5.0)[1]) for m in members], partitions):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{label}: partitions not shared out in {timeout_s:.0f} s: {held}")
+        time.sleep(0.2)
+    return members
+
+
+def _split(held: list[frozenset[int]], partitions: int) -> bool:
+    return all(held) and sum(map(len, held)) == partitions and frozenset().union(*held) == frozenset(range(partitions))
+
+
+def run_group_throughput(children: Children, address: str, catalog: Path, work: Path,
+                         records: list[tuple[str, bytes]], total_events: int, label: str, workers: int,
+                         partitions: int = 4, timeout_s: float = 300.0) -> dict:
+    """`workers` workers in one group, first sharing the partitions of an empty sla.events; then
+    `records` are produced and the group is timed from the first poll after the producer is done
+    (nothing else of the run uses the cores from then on) to the first poll that shows all
+    `total_events` counted, summed over the workers. Unlike run_throughput, the workers start before
+    the events, so that two workers are not timed through the rebalance of the second one joining.
+    Per worker: events counted, partitions held at start and end of the timed part, CPU share."""
+    broker = next(b for b in children.brokers if b.address == address)
+    members = start_group(children, address, catalog, work, label, workers, partitions)
+    try:
+        held_before = [held_partitions(http_get(f"{m.url}/metrics", 5.0)[1]) for m in members]
+        produce_s = produce(address, records)
+        polls, sums = _poll_group(members, broker.process.pid, total_events, timeout_s, label)
+        settled = _settle(members, total_events)
+        result = _group_result(polls, sums, settled, held_before, total_events, workers, produce_s)
+        return {**result, "changelog": changelog_traffic(address, total_events)}
+    finally:
+        for member in members:
+            children.stop(member.proc)
+
+
+def _poll_group(members: list[Member], broker_pid: int, total_events: int, timeout_s: float,
+                label: str) -> tuple[list[GroupPoll], list[dict[str, float]]]:
+    """Poll every POLL_S until the members' counts sum to `total_events`; every poll, and the last
+    metric sums of each member."""
+    polls: list[GroupPoll] = []
+    begin = time.perf_counter()
+    while time.perf_counter() - begin < timeout_s:
+        sums = []
+        for member in members:
+            status, body = http_get(f"{member.url}/metrics", 5.0)
+            if member.proc.poll() is not None:
+                raise RuntimeError(f"{label}: a worker exited with {member.proc.returncode} during the run")
+            sums.append(metric_sums(body) if status == 200 else {})
+        counted = tuple(s.get(METRIC_EVENTS, 0.0) for s in sums)
+        polls.append(GroupPoll(time.perf_counter(), counted, tuple(cpu_seconds(m.proc.pid) for m in members),
+                               cpu_seconds(broker_pid), machine_cpu()))
+        if all(sums) and sum(counted) >= total_events:
+            return polls, sums
+        time.sleep(POLL_S)
+    raise RuntimeError(f"{label}: the workers counted {sum(polls[-1].counted):.0f} of {total_events} events "
+                       f"in {timeout_s:.0f} s")
+
+
+def _settle(members: list[Member], total_events: int, timeout_s: float = 30.0) -> list[dict]:
+    """Once everything was counted: wait until no partition has lag left, then 1 s more, and read
+    every member's sums and partitions again, so a late double count would show."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        bodies = [http_get(f"{m.url}/metrics", 5.0)[1] for m in members]
+        if all(metric_sums(b).get(METRIC_CONSUMER_LAG, 1.0) == 0 for b in bodies):
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    bodies = [http_get(f"{m.url}/metrics", 5.0)[1] for m in members]
+    return [{"sums": metric_sums(b), "held": held_partitions(b), "rss_kib": rss_kib(m.proc.pid) or 0}
+            for m, b in zip(members, bodies)]
+
+
+def _group_result(polls: list[GroupPoll], sums: list[dict], settled: list[dict], held_before: list[frozenset[int]],
+                  total_events: int, workers: int, produce_s: float) -> dict:
+    first, last = polls[0], polls[-1]
+    seconds = last.at - first.at
+    cores = os.cpu_count() or 1
+
+    def share(begin, end):
+        return None if None in (begin, end) or seconds <= 0 else round((end - begin) / seconds, 2)
+
+    per_worker = []
+    for n in range(workers):
+        done = next(p for p in polls if p.counted[n] >= last.counted[n])  # its share all counted
+        per_worker.append({
+            "partitions": sorted(settled[n]["held"]),
+            "partitions_at_start": sorted(held_before[n]),
+            "events_counted": int(settled[n]["sums"].get(METRIC_EVENTS, 0)),
+            "events_timed": last.counted[n] - first.counted[n],
+            "busy_s": round(done.at - first.at, 3),
+            "batches": int(settled[n]["sums"].get("slawatch_batch_records_count", 0)),
+            "rss_mib": round(settled[n]["rss_kib"] / 1024, 1),
+            "cpu_share": share(first.cpu[n], last.cpu[n]),
+            "duplicates": settled[n]["sums"].get("slawatch_events_duplicate_total", 0.0),
+            "redelivered": settled[n]["sums"].get("slawatch_records_redelivered_total", 0.0),
+            "invalid": settled[n]["sums"].get("slawatch_events_invalid_total", 0.0),
+            "rerouted": settled[n]["sums"].get("slawatch_events_rerouted_total", 0.0),
+        })
+    timed = sum(last.counted) - sum(first.counted)
+    counted = sum(w["events_counted"] for w in per_worker)
+    worker_cpu = [last.cpu[n] - first.cpu[n] for n in range(workers) if None not in (first.cpu[n], last.cpu[n])]
+    machine_busy = (last.machine.busy - first.machine.busy) / max(1, last.machine.total - first.machine.total)
+    return {
+        "workers": workers,
+        "events": total_events,
+        "events_timed": timed,
+        "seconds": round(seconds, 3),
+        "events_per_s": timed / seconds if seconds > 0 else None,
+        "produce_s": round(produce_s, 3),
+        "per_worker": per_worker,
+        # CPU the workers spent per event, all workers together: what scale-out must not make worse
+        "worker_cpu_us_per_event": round(sum(worker_cpu) / timed * 1e6, 1) if timed and len(worker_cpu) == workers else None,
+        "broker_cpu_share": share(first.broker_cpu, last.broker_cpu),
+        # every core of the machine, whoever used it (other work shares the cores): cores busy
+        "machine_cpu_busy": round(machine_busy * cores, 2),
+        "cores": cores,
+        "events_counted": counted,
+        "exactly_once": counted == total_events and not any(w["duplicates"] for w in per_worker),
+        "partitions_stable": all(w["partitions"] == w["partitions_at_start"] for w in per_worker),
+    }
+
+
+def changelog_traffic(address: str, events: int, topic: str = f"{APP_ID}-slo_state-changelog") -> dict:
+    """Checkpoints the run wrote to the SLO state changelog, and their bytes (keys and values),
+    read back from the start after the timed part; per event, what the changelog costs the broker."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": address, "group.id": "bench-changelog", "enable.auto.commit": False})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end])
+        left, records, size = dict(ends), 0, 0
+        deadline = time.perf_counter() + 120
+        while any(left.values()) and time.perf_counter() < deadline:
+            for msg in consumer.consume(10_000, 1.0):
+                if msg.error() is None:
+                    records += 1
+                    size += len(msg.value() or b"") + len(msg.key() or b"")
+                    left[msg.partition()] = max(0, ends[msg.partition()] - msg.offset() - 1)
+    finally:
+        consumer.close()
+    return {"checkpoints": records, "bytes": size, "checkpoints_per_event": round(records / events, 4) if events else None,
+            "bytes_per_checkpoint": round(size / records) if records else None,
+            "bytes_per_event": round(size / events, 1) if events else None}
