@@ -208,3 +208,8 @@ def test_a_column_rebased_past_its_typecode_keeps_its_window_sums_and_says_it_ev
     assert ring.interval(BASE_TS, BASE_TS + 400, 0) == (6 * 5_000, 0, 0)
     assert ring.interval(BASE_TS + 380, BASE_TS + 390, 0) == (5_000, 0, 0)
     assert ring.level_ring(0).base[GOOD] > 0  # engine.exact_counts reads this: something was evicted
+
+
+def test_a_negative_count_is_refused_as_not_a_count_of_events():
+    with pytest.raises(ValueError, match="count is >= 0"):
+        BucketRing(SMALL_LEVELS).add(BASE_TS, GOOD, -1)

@@ -139,8 +139,14 @@ class _LevelRing:
 
     def add_late(self, bucket: int, which: int, count: int) -> None:
         self.cold_version += 1
-        cells, capacity = self.writable(which, count), self.capacity
-        for k in range(bucket, self.head + 1):
+        head, capacity = self.head, self.capacity
+        cells = self.cumulative[which]
+        try:
+            cells[head % capacity] += count  # the largest cell: if it takes the count, so do the others
+        except (TypeError, OverflowError):
+            cells = self.writable(which, count)
+            cells[head % capacity] += count
+        for k in range(bucket, head):
             cells[k % capacity] += count
 
     def writable(self, which: int, count: int) -> array:
@@ -148,18 +154,17 @@ class _LevelRing:
         first count, else rebased or widened if the head cell (the largest) would overflow."""
         cells = self.cumulative[which]
         top = cells[self.head % self.capacity] if self.head != EMPTY_HEAD else 0
+        if count < 0:
+            raise ValueError(f"a ring counts events: a count is >= 0, got {count}")
         if type(cells) is array:
             code = cells.typecode
-            if code == "q" or 0 <= top + count <= _LARGEST[code]:
+            if code == "q" or top + count <= _LARGEST[code]:
                 return cells
             narrowest = code
         else:
             narrowest = COLUMN_TYPECODES[0]
-        if count < 0:  # not an event count; the signed typecode holds it, as before narrow columns
-            floor, code = 0, "q"
-        else:
-            floor = max(self.base[which] - 1, 0)  # every cell is >= base; base stays non-zero
-            code = _typecode_for(top - floor + count, narrowest)
+        floor = max(self.base[which] - 1, 0)  # every cell is >= base; base stays non-zero
+        code = _typecode_for(top - floor + count, narrowest)
         if type(cells) is array:
             cells = array(code, [value - floor for value in cells] if floor else cells)
         else:
@@ -235,9 +240,9 @@ class BucketRing:
         self._rings = tuple(_LevelRing(level) for level in levels)
 
     def add(self, ts: float, which: int, count: int = 1) -> bool:
-        """Count one event (GOOD, BAD or EXCLUDED) at every level that retains its bucket.
+        """Count `count` (>= 0) events (GOOD, BAD or EXCLUDED) at every level retaining their bucket.
 
-        Returns False when no level retains it (too old for the whole ring)."""
+        Returns False when no level retains them (too old for the whole ring)."""
         kept = False
         for ring in self._rings:
             bucket = int(ts // ring.resolution)
@@ -407,10 +412,7 @@ class BucketRing:
             if not any(column):
                 ring.cumulative[which] = _zeros(capacity)
                 continue
-            try:
-                running = array(_typecode_for(sum(column)), accumulate(column))
-            except OverflowError:  # a negative count: not an event count, kept as before
-                running = array("q", accumulate(column))
+            running = array(_typecode_for(sum(column)), accumulate(column))
             ring.cumulative[which] = running[split:] + running[:split]
 
 
