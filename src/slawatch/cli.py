@@ -166,13 +166,13 @@ def cmd_worker(args, settings: Settings) -> int:
     specs = load_specs(settings.topics_dir)
     catalog = catalog_from(settings.catalog_paths)
     report = apply_topics(specs, reachable_broker(settings).bootstrap_servers, settings.security.kafka_python_kwargs())
-    from slawatch.stream.app import create_app  # Faust takes a second to import: only once all is well
+    from slawatch.stream.app import Worker  # Faust takes a second to import: only once all is well
     if not settings.catalog_paths:
         log.warning("no catalogue given (--catalog): no SLO is evaluated and every service is counted as unknown")
     for line in report.lines():
         log.info("topics: %s", line)
     partitions = _partition_count(settings, TOPIC_EVENTS)
-    worker = create_app(settings, catalog, partitions)
+    worker = Worker(settings, catalog, partitions)
     log.info("worker starting", extra={"broker": settings.broker, "partitions": partitions,
                                        "metrics": f"http://{settings.web_host}:{settings.web_port}/metrics"})
     faust_worker = _worker_class()(worker.app, loglevel=settings.log_level, redirect_stdouts=False,

@@ -1,8 +1,7 @@
 """The Faust application: topics, the detection agent, the SLO state table, timers and HTTP views.
 
 Thin by design: decoding and routing live in slawatch.ingest, detection in slawatch.engine (pure),
-the per-batch order in stream.pipeline. Built by `create_app(settings, catalog, partitions)` so
-nothing happens at import time and tests can build as many apps as they like.
+the per-batch order in stream.pipeline. `Worker(settings, catalog, partitions)` builds one.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import faust
 import orjson
@@ -50,10 +48,9 @@ log = logging.getLogger(__name__)
 # skipped: the worker stops with this code and its successor resumes from the last progress.
 EXIT_BATCH_FAILED = 75
 
-# Per batch the worker evaluates and checkpoints every SLO the batch touched (~100 µs each), so on
-# one-event records the batch size decides the cost per record: 0.02 s / 500 gave ~130-record
-# batches and (c1) ~2.7 k events/s, 0.05 s / 2000 gives ~450 and ~5 k/s. Detection latency (d)
-# stayed ~105 ms: it is bounded by the 100 ms fetch long-poll, not by this wait.
+# Per batch the worker evaluates and checkpoints every SLO the batch touched, so on one-event
+# records the batch size decides the cost per record (docs/benchmarks.md has the figures); the
+# detection latency is bounded by the fetch long-poll, not by this wait.
 BATCH_MAX_RECORDS = 2000
 BATCH_WITHIN_S = 0.05  # the longest a record waits for batch-mates: part of detection latency
 EVALUATE_EVERY_S = 1.0  # wall-clock evaluation: no-data, and windows sliding while a service is quiet
@@ -66,18 +63,55 @@ STATUS_EVERY_S = 60.0  # sla.status of every owned SLO, quiet ones included
 RECORDS_CHECK_EVERY_S = 5.0
 
 
-@dataclass
 class Worker:
-    """What a running worker holds: the app plus the objects its agents and views share."""
+    """A running worker: the Faust app, and the engine, tables, topics and metrics its detect agent,
+    timers and views share. Built with `Worker(settings, catalog, partitions)`; nothing happens at
+    import time, so tests can build as many as they like. `partitions` is the events topic's
+    partition count, read from the broker at start."""
 
-    app: faust.App
-    settings: Settings
-    engine: Engine
-    metrics: WorkerMetrics
-    registry: CollectorRegistry
-    partitions: int
-    started_at: float = field(default_factory=time.time)
+    def __init__(self, settings: Settings, catalog: Catalog, partitions: int) -> None:
+        kafka_fixes.install()
+        (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+        self.settings, self.catalog, self.partitions = settings, catalog, partitions
+        self.started_at = time.time()
+        self.app = app = faust_app(settings, partitions)
+        self.state_table = app.Table("slo_state", default=None, partitions=partitions, key_type=str, value_type=bytes)
+        # partition (str) -> stream.progress.Progress bytes; co-partitioned with sla.events (see progress.py)
+        self.progress_table = app.Table("events_progress", default=None, partitions=partitions, key_type=str,
+                                        value_type=bytes)
+        self.engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
+                             load_checkpoint=lambda slo: self.state_table.get(slo), step_s=settings.decision_step_s)
+        self.registry = CollectorRegistry()
+        self.metrics = WorkerMetrics(self.registry, self.engine.known_services)
+        self.registry.register(EngineCollector(self.engine))
+        register_operator_collectors(self.registry, app, catalog, self.owned_slos)
+        self.pipeline = Pipeline(self.engine, self.state_table, self.metrics, partitions, settings.max_record_bytes,
+                                 settings.max_future_skew_s, strict_events=settings.strict_events)
+        raw = {"key_type": bytes, "value_type": bytes, "value_serializer": "raw"}
+        self.events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, **raw)
+        self.topics = {name: app.topic(name, **raw) for name in
+                       (TOPIC_DEADLETTER, TOPIC_WARNINGS, TOPIC_BREACHES, TOPIC_STATUS, TOPIC_RECORDS, TOPIC_CATALOG)}
+        self.slo_service = {slo.name: slo.service for slo in catalog.slos}
+        # One batch or one timer evaluation at a time: a timer must not checkpoint an SLO between a
+        # batch's apply and the acknowledgement of that batch's alerts.
+        self.engine_lock = asyncio.Lock()
+        self._wire()
 
+    def _wire(self) -> None:
+        """Hand the agent, timers, tasks, signal and pages to Faust."""
+        app = self.app
+        app.agent(self.events_topic, name="detect")(self.detect)
+        app.timer(EVALUATE_EVERY_S)(self.evaluate_on_the_clock)
+        app.timer(RECORDS_CHECK_EVERY_S)(self.publish_records)
+        app.timer(STATUS_EVERY_S)(self.publish_status)
+        app.task(self.publish_catalog)
+        app.on_partitions_revoked.connect(self.forget_states)
+        kafka_fixes.set_resume_positions(app, self.resume_positions)
+        for path, handler in (("/metrics", self.metrics_view), ("/healthz", self.healthz), ("/readyz", self.readyz),
+                              ("/debug/state", self.state_view)):
+            app.page(path)(_view(handler))
+
+    # Which SLOs this worker owns.
     def owned_slos(self) -> list[str]:
         """SLOs whose service's home partition of sla.events is assigned to this worker."""
         try:
@@ -85,6 +119,11 @@ class Worker:
         except Exception:  # consumer not started
             return []
         return [slo for partition in sorted(assigned) for slo in self.slos_homed_on(partition)]
+
+    def slos_homed_on(self, partition: int) -> list[str]:
+        return [slo for service in sorted(self.engine.known_services)
+                if home_partition(service, self.partitions) == partition
+                for slo in self.engine.slo_names_for(service)]
 
     def quiet_clocks(self, wall_now: float, next_to_apply: Callable[[int], int | None]) -> dict[str, float]:
         """Per owned SLO, the event time up to which its partition is known to be read (Engine.evaluate):
@@ -109,10 +148,190 @@ class Worker:
                 clocks[slo] = clock
         return clocks
 
-    def slos_homed_on(self, partition: int) -> list[str]:
-        return [slo for service in sorted(self.engine.known_services)
-                if home_partition(service, self.partitions) == partition
-                for slo in self.engine.slo_names_for(service)]
+    # Sending.
+    def send_alerts(self, alerts) -> list:
+        return [self.topics[a.topic].send_soon(key=a.key.encode(), value=orjson.dumps(a.payload), headers=a.headers)
+                for a in alerts]
+
+    def send_status(self, records, topic: str = TOPIC_STATUS) -> list:
+        return [self.topics[topic].send_soon(key=r.key.encode(), value=orjson.dumps(r.payload)) for r in records]
+
+    def send_outbox(self, out: Outbox) -> list:
+        """Every send of a batch, in order, as futures that complete when the broker acknowledges."""
+        futures = [self.topics[TOPIC_DEADLETTER].send_soon(key=d.key, value=d.value, headers=d.headers)
+                   for d in out.dead]
+        futures += [self.events_topic.send_soon(key=r.service.encode(), value=r.value, partition=r.home,
+                                                headers=r.headers) for r in out.reroute]
+        return futures + self.send_alerts(out.alerts) + self.send_status(out.status)
+
+    # The detect agent: one batch of sla.events at a time.
+    async def detect(self, stream) -> None:
+        async for batch in stream.take_events(BATCH_MAX_RECORDS, within=BATCH_WITHIN_S):
+            try:
+                await self.process_batch(batch)
+            except Exception as exc:  # never ack past a batch that did not complete
+                _stop_worker(exc, batch)
+
+    async def process_batch(self, batch) -> None:
+        await self.resolve_gaps(batch)
+        async with self.engine_lock:
+            out = self.pipeline.process(batch)
+            self.engine.note_dead_letters(dead_letter_services(out.dead, HEADER_REASON), time.time())  # data quality
+            await _all_acknowledged(self.send_outbox(out) + self.pipeline.checkpoint(out.touched))
+        # Only now is every effect of the batch durable: record where each partition resumes.
+        await _all_acknowledged([write_through(self.progress_table, p, str(p), progress.to_bytes())
+                                 for p, progress in out.progress.items()])
+
+    async def resolve_gaps(self, batch) -> None:
+        """Skip offsets absent from the log; stop on offsets the log holds but this process lost."""
+        tracker = self.pipeline.tracker
+        gaps = tracker.gaps([(e.message.partition, e.message.offset) for e in batch])
+        if not gaps:
+            return
+        tps = {e.message.partition: e.message.tp for e in batch}
+        found = await logprobe.probe(self.app, [(tps[g.partition], g.expected) for g in gaps])
+        for gap, record in zip(gaps, found):
+            if record is not None and record.offset == gap.expected:
+                self.metrics.offset_gaps.labels(GAP_LOST).inc()
+                raise LostRecords(TOPIC_EVENTS, gap)
+            self.metrics.offset_gaps.labels(GAP_ABSENT).inc()
+            log.warning("%s:%d: offsets %d..%d are not in the log (retention, transaction markers, or a "
+                        "broker stopped between allocating and writing them); skipped",
+                        TOPIC_EVENTS, gap.partition, gap.expected, gap.seen - 1)
+            tracker.skip(gap)
+
+    # Timers.
+    async def evaluate_on_the_clock(self) -> None:
+        if not _ready(self.app):
+            return
+        async with self.engine_lock:
+            now = time.time()
+            clocks = self.quiet_clocks(now, self.pipeline.tracker.expected)
+            alerts = self.engine.evaluate(now, self.owned_slos(), clocks=clocks)
+            if not alerts:
+                return
+            # Decisions taken by the clock (no-data, a quiet second) are checkpointed like a batch's, so
+            # a crash never re-sends them.
+            touched: dict[int, set[str]] = {}
+            for alert in alerts:
+                slo = alert.payload["slo"]
+                touched.setdefault(home_partition(self.slo_service[slo], self.partitions), set()).add(slo)
+            try:
+                await _all_acknowledged(self.send_alerts(alerts) + self.pipeline.checkpoint(touched))
+            except Exception as exc:
+                _stop_worker(exc, [])
+
+    async def publish_records(self) -> None:
+        if _ready(self.app):
+            now = time.time()
+            due = {slo: self.engine.compliance_due(slo, now) for slo in self.owned_slos()}
+            await _all_acknowledged([f for records in due.values() for f in self.send_status(records, TOPIC_RECORDS)])
+            for slo, records in due.items():  # acknowledged: a final is not due again, even after a restart
+                self.engine.compliance_sent(slo, records, now)
+
+    async def publish_status(self) -> None:
+        if _ready(self.app):
+            now = time.time()
+            await _all_acknowledged([f for slo in self.owned_slos() for f in self.send_status(self.engine.status(slo, now))])
+
+    async def publish_catalog(self) -> None:
+        for key, value in catalog_records(self.catalog):
+            await self.topics[TOPIC_CATALOG].send(key=key.encode(), value=orjson.dumps(value))
+
+    # Partition assignment.
+    async def resume_positions(self, streams: set) -> dict:
+        """Each assigned sla.events partition resumes after its progress, if the log is still the one
+        the progress was made on; otherwise its dedupe state is reset (see progress.py)."""
+        tracker = self.pipeline.tracker
+        events = sorted((tp for tp in streams if tp.topic == TOPIC_EVENTS), key=lambda tp: tp.partition)
+        stored = {tp: self.progress_table.get(str(tp.partition)) for tp in events}
+        for tp in events:
+            if stored[tp] is None:
+                tracker.start(tp.partition, None)
+        known = [(tp, Progress.from_bytes(data)) for tp, data in stored.items() if data]
+        found = await logprobe.probe(self.app, [(tp, p.offset) for tp, p in known]) if known else []
+        positions = {}
+        for (tp, progress), record in zip(known, found):
+            if record is not None and record.offset == progress.offset and record.crc == progress.crc:
+                positions[tp] = progress.offset + 1
+                tracker.start(tp.partition, progress.offset + 1)
+            else:
+                await self.reset_partition(tp, progress, record)
+                positions[tp] = 0
+                tracker.start(tp.partition, None)
+        return positions
+
+    async def reset_partition(self, tp, progress: Progress, record) -> None:
+        self.metrics.offset_resets.inc()
+        log.error("%s:%d is not the log this worker's progress was made on (offset %d %s): the topic was "
+                  "recreated or the broker lost its data; reading it from the start and forgetting the offsets "
+                  "its SLOs counted, so new records are not taken for duplicates", tp.topic, tp.partition,
+                  progress.offset, "is gone" if record is None or record.offset != progress.offset else "holds another record")
+        futures = []
+        for slo in self.slos_homed_on(tp.partition):
+            self.engine.forget_offsets(slo)
+            futures.append(write_through(self.state_table, tp.partition, slo, self.engine.checkpoint(slo)))
+        futures.append(write_through(self.progress_table, tp.partition, str(tp.partition), None))
+        await _all_acknowledged(futures)
+
+    async def forget_states(self, sender, revoked, **kwargs) -> None:
+        """States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost."""
+        self.engine.drop(slo.name for slo in self.catalog.slos)
+        for tp in revoked:
+            if tp.topic == TOPIC_EVENTS:
+                self.pipeline.tracker.forget(tp.partition)
+
+    # HTTP views.
+    async def metrics_view(self, web, request):
+        # `?name[]=a&name[]=b` asks for some series only, as client_python's own handler allows: a
+        # poller of one counter then does not pay for every SLO's gauges (EngineCollector.describe).
+        names = request.query.getall("name[]", [])
+        source = self.registry.restricted_registry(names) if names else self.registry
+        # aiohttp refuses a charset inside content_type, so the exposition header is set whole.
+        return aiohttp_web.Response(body=generate_latest(source), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(self, web, request):
+        return web.json({"status": "ok", "ready": _ready(self.app), "uptime_s": round(time.time() - self.started_at, 1)})
+
+    async def readyz(self, web, request):
+        ready = _ready(self.app)
+        return web.json({"ready": ready}, status=200 if ready else 503)
+
+    async def state_view(self, web, request):
+        import hashlib
+
+        # Only the SLOs this worker owns: the table also holds standby copies of other workers'
+        # partitions, and reading one would load it into the engine, which exports what it holds.
+        owned = ((slo, self.state_table.get(slo)) for slo in self.owned_slos())
+        return web.json({
+            slo: {"checkpoint_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                  **self.engine.recent_counts(slo)}
+            for slo, data in owned if data
+        })
+
+
+def faust_app(settings: Settings, partitions: int) -> faust.App:
+    session_timeout = settings.effective_session_timeout_s
+    return faust.App(
+        APP_ID,
+        broker=settings.faust_broker_url,
+        broker_credentials=faust_credentials(settings),
+        broker_session_timeout=session_timeout,
+        broker_rebalance_timeout=session_timeout,
+        broker_heartbeat_interval=min(3.0, session_timeout / 3),
+        broker_request_timeout=max(90.0, session_timeout * 2),
+        processing_guarantee="at_least_once",
+        topic_partitions=partitions,
+        topic_disable_leader=True,
+        store="memory://",
+        datadir=str(settings.data_dir / "faust"),
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        key_serializer="raw",
+        value_serializer="json",
+    )
 
 
 def faust_credentials(settings: Settings):
@@ -133,219 +352,14 @@ def _ssl_context(cafile: str | None):
     return ssl.create_default_context(cafile=cafile)
 
 
-def create_app(settings: Settings, catalog: Catalog, partitions: int) -> Worker:
-    """`partitions` is the events topic's partition count, read from the broker at start."""
-    kafka_fixes.install()
-    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    session_timeout = settings.effective_session_timeout_s
-    app = faust.App(
-        APP_ID,
-        broker=settings.faust_broker_url,
-        broker_credentials=faust_credentials(settings),
-        broker_session_timeout=session_timeout,
-        broker_rebalance_timeout=session_timeout,
-        broker_heartbeat_interval=min(3.0, session_timeout / 3),
-        broker_request_timeout=max(90.0, session_timeout * 2),
-        processing_guarantee="at_least_once",
-        topic_partitions=partitions,
-        topic_disable_leader=True,
-        store="memory://",
-        datadir=str(settings.data_dir / "faust"),
-        web_enabled=True,
-        web_bind=settings.web_host,
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        key_serializer="raw",
-        value_serializer="json",
-    )
-    state_table = app.Table("slo_state", default=None, partitions=partitions, key_type=str, value_type=bytes)
-    # partition (str) -> stream.progress.Progress bytes; co-partitioned with sla.events (see progress.py)
-    progress_table = app.Table("events_progress", default=None, partitions=partitions, key_type=str, value_type=bytes)
-    engine = Engine(catalog, source=f"/slawatch/{settings.web_host}:{settings.web_port}",
-                    load_checkpoint=lambda slo: state_table.get(slo), step_s=settings.decision_step_s)
-    registry = CollectorRegistry()
-    metrics = WorkerMetrics(registry, engine.known_services)
-    worker = Worker(app, settings, engine, metrics, registry, partitions)
-    registry.register(EngineCollector(engine))
-    register_operator_collectors(registry, app, catalog, worker.owned_slos)
-    pipeline = Pipeline(engine, state_table, metrics, partitions, settings.max_record_bytes, settings.max_future_skew_s,
-                        strict_events=settings.strict_events)
+def _view(handler):
+    """A Faust page handler `(web, request)` calling a Worker method (Faust makes a View class of
+    a plain function; a bound method would lose the view argument)."""
+    async def view(web, request):
+        return await handler(web, request)
 
-    raw = {"key_type": bytes, "value_type": bytes, "value_serializer": "raw"}
-    events_topic = app.topic(TOPIC_EVENTS, partitions=partitions, **raw)
-    topics = {name: app.topic(name, **raw) for name in
-              (TOPIC_DEADLETTER, TOPIC_WARNINGS, TOPIC_BREACHES, TOPIC_STATUS, TOPIC_RECORDS, TOPIC_CATALOG)}
-
-    def send_alerts(alerts) -> list:
-        return [topics[a.topic].send_soon(key=a.key.encode(), value=orjson.dumps(a.payload), headers=a.headers)
-                for a in alerts]
-
-    def send_status(records, topic=TOPIC_STATUS) -> list:
-        return [topics[topic].send_soon(key=r.key.encode(), value=orjson.dumps(r.payload)) for r in records]
-
-    def send_outbox(out: Outbox) -> list:
-        """Every send of a batch, in order, as futures that complete when the broker acknowledges."""
-        futures = [topics[TOPIC_DEADLETTER].send_soon(key=d.key, value=d.value, headers=d.headers) for d in out.dead]
-        futures += [events_topic.send_soon(key=r.service.encode(), value=r.value, partition=r.home, headers=r.headers)
-                    for r in out.reroute]
-        return futures + send_alerts(out.alerts) + send_status(out.status)
-
-    slo_service = {slo.name: slo.service for slo in catalog.slos}
-    # One batch or one timer evaluation at a time: a timer must not checkpoint an SLO between a
-    # batch's apply and the acknowledgement of that batch's alerts.
-    engine_lock = asyncio.Lock()
-
-    async def resolve_gaps(batch) -> None:
-        """Skip offsets absent from the log; stop on offsets the log holds but this process lost."""
-        gaps = pipeline.tracker.gaps([(e.message.partition, e.message.offset) for e in batch])
-        if not gaps:
-            return
-        tps = {e.message.partition: e.message.tp for e in batch}
-        found = await logprobe.probe(app, [(tps[g.partition], g.expected) for g in gaps])
-        for gap, record in zip(gaps, found):
-            if record is not None and record.offset == gap.expected:
-                metrics.offset_gaps.labels(GAP_LOST).inc()
-                raise LostRecords(TOPIC_EVENTS, gap)
-            metrics.offset_gaps.labels(GAP_ABSENT).inc()
-            log.warning("%s:%d: offsets %d..%d are not in the log (retention, transaction markers, or a "
-                        "broker stopped between allocating and writing them); skipped",
-                        TOPIC_EVENTS, gap.partition, gap.expected, gap.seen - 1)
-            pipeline.tracker.skip(gap)
-
-    async def process_batch(batch) -> None:
-        await resolve_gaps(batch)
-        async with engine_lock:
-            out = pipeline.process(batch)
-            engine.note_dead_letters(dead_letter_services(out.dead, HEADER_REASON), time.time())  # data quality
-            await _all_acknowledged(send_outbox(out) + pipeline.checkpoint(out.touched))
-        # Only now is every effect of the batch durable: record where each partition resumes.
-        await _all_acknowledged([write_through(progress_table, p, str(p), progress.to_bytes())
-                                 for p, progress in out.progress.items()])
-
-    @app.agent(events_topic, name="detect")
-    async def detect(stream):
-        async for batch in stream.take_events(BATCH_MAX_RECORDS, within=BATCH_WITHIN_S):
-            try:
-                await process_batch(batch)
-            except Exception as exc:  # never ack past a batch that did not complete
-                _stop_worker(exc, batch)
-
-    @app.timer(EVALUATE_EVERY_S)
-    async def evaluate_on_the_clock():
-        if not _ready(app):
-            return
-        async with engine_lock:
-            now = time.time()
-            clocks = worker.quiet_clocks(now, pipeline.tracker.expected)
-            alerts = engine.evaluate(now, worker.owned_slos(), clocks=clocks)
-            if not alerts:
-                return
-            # Decisions taken by the clock (no-data, a quiet second) are checkpointed like a batch's, so
-            # a crash never re-sends them.
-            touched: dict[int, set[str]] = {}
-            for alert in alerts:
-                slo = alert.payload["slo"]
-                touched.setdefault(home_partition(slo_service[slo], partitions), set()).add(slo)
-            try:
-                await _all_acknowledged(send_alerts(alerts) + pipeline.checkpoint(touched))
-            except Exception as exc:
-                _stop_worker(exc, [])
-
-    @app.timer(RECORDS_CHECK_EVERY_S)
-    async def publish_records():
-        if _ready(app):
-            now = time.time()
-            due = {slo: engine.compliance_due(slo, now) for slo in worker.owned_slos()}
-            await _all_acknowledged([f for records in due.values() for f in send_status(records, TOPIC_RECORDS)])
-            for slo, records in due.items():  # acknowledged: a final is not due again, even after a restart
-                engine.compliance_sent(slo, records, now)
-
-    @app.timer(STATUS_EVERY_S)
-    async def publish_status():
-        if _ready(app):
-            now = time.time()
-            await _all_acknowledged([f for slo in worker.owned_slos() for f in send_status(engine.status(slo, now))])
-
-    async def resume_positions(streams: set) -> dict:
-        """Each assigned sla.events partition resumes after its progress, if the log is still the one
-        the progress was made on; otherwise its dedupe state is reset (see progress.py)."""
-        events = sorted((tp for tp in streams if tp.topic == TOPIC_EVENTS), key=lambda tp: tp.partition)
-        stored = {tp: progress_table.get(str(tp.partition)) for tp in events}
-        for tp in events:
-            if stored[tp] is None:
-                pipeline.tracker.start(tp.partition, None)
-        known = [(tp, Progress.from_bytes(data)) for tp, data in stored.items() if data]
-        found = await logprobe.probe(app, [(tp, p.offset) for tp, p in known]) if known else []
-        positions = {}
-        for (tp, progress), record in zip(known, found):
-            if record is not None and record.offset == progress.offset and record.crc == progress.crc:
-                positions[tp] = progress.offset + 1
-                pipeline.tracker.start(tp.partition, progress.offset + 1)
-            else:
-                await reset_partition(tp, progress, record)
-                positions[tp] = 0
-                pipeline.tracker.start(tp.partition, None)
-        return positions
-
-    async def reset_partition(tp, progress: Progress, record) -> None:
-        metrics.offset_resets.inc()
-        log.error("%s:%d is not the log this worker's progress was made on (offset %d %s): the topic was "
-                  "recreated or the broker lost its data; reading it from the start and forgetting the offsets "
-                  "its SLOs counted, so new records are not taken for duplicates", tp.topic, tp.partition,
-                  progress.offset, "is gone" if record is None or record.offset != progress.offset else "holds another record")
-        futures = []
-        for slo in worker.slos_homed_on(tp.partition):
-            engine.forget_offsets(slo)
-            futures.append(write_through(state_table, tp.partition, slo, engine.checkpoint(slo)))
-        futures.append(write_through(progress_table, tp.partition, str(tp.partition), None))
-        await _all_acknowledged(futures)
-
-    kafka_fixes.set_resume_positions(app, resume_positions)
-
-    @app.task
-    async def publish_catalog():
-        for key, value in catalog_records(catalog):
-            await topics[TOPIC_CATALOG].send(key=key.encode(), value=orjson.dumps(value))
-
-    @app.on_partitions_revoked.connect
-    async def forget_states(sender, revoked, **kwargs) -> None:
-        # States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost.
-        engine.drop(slo.name for slo in catalog.slos)
-        for tp in revoked:
-            if tp.topic == TOPIC_EVENTS:
-                pipeline.tracker.forget(tp.partition)
-
-    @app.page("/metrics")
-    async def metrics_view(web, request):
-        # `?name[]=a&name[]=b` asks for some series only, as client_python's own handler allows: a
-        # poller of one counter then does not pay for every SLO's gauges (EngineCollector.describe).
-        names = request.query.getall("name[]", [])
-        source = registry.restricted_registry(names) if names else registry
-        # aiohttp refuses a charset inside content_type, so the exposition header is set whole.
-        return aiohttp_web.Response(body=generate_latest(source), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    @app.page("/healthz")
-    async def healthz(web, request):
-        return web.json({"status": "ok", "ready": _ready(app), "uptime_s": round(time.time() - worker.started_at, 1)})
-
-    @app.page("/readyz")
-    async def readyz(web, request):
-        ready = _ready(app)
-        return web.json({"ready": ready}, status=200 if ready else 503)
-
-    @app.page("/debug/state")
-    async def state_view(web, request):
-        import hashlib
-
-        # Only the SLOs this worker owns: the table also holds standby copies of other workers'
-        # partitions, and reading one would load it into the engine, which exports what it holds.
-        owned = ((slo, state_table.get(slo)) for slo in worker.owned_slos())
-        return web.json({
-            slo: {"checkpoint_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), **engine.recent_counts(slo)}
-            for slo, data in owned if data
-        })
-
-    return worker
+    view.__name__, view.__doc__ = handler.__name__, handler.__doc__
+    return view
 
 
 async def _all_acknowledged(futures: list) -> None:
