@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import peer_bench
+
 KIB = 1024
 
 
@@ -138,6 +140,11 @@ def table(doc: dict) -> str:
             lines += ["    inclusive:"] + [f"      {pct:5.1f} %  {f}" for f, pct in prof["inclusive_pct"][:20]]
         elif isinstance(prof, dict):
             lines += ["", f"  profile of ({name}) failed: {prof['error']}"]
+    peer = r.get("peer")
+    if isinstance(peer, dict) and "error" not in peer:
+        lines += ["", *peer_bench.table_lines(peer, r.get("d") if isinstance(r.get("d"), dict) else None)]
+    elif isinstance(peer, dict):
+        lines += ["", f"  peer (Sloth's rules on Prometheus) failed: {peer['error']}"]
     core = r.get("core")
     if isinstance(core, dict) and core.get("lines"):
         lines += ["", "  engine micro-benchmark (bench/core_bench.py):"] + [f"    {line}" for line in core["lines"]]
