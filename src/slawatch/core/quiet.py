@@ -26,6 +26,7 @@ from slawatch.core import evaluate as ev
 from slawatch.core.calendar import period_bounds
 from slawatch.core.model import CalendarWindow
 from slawatch.core.policies import Policy
+from slawatch.core.ring import first_bucket_from
 from slawatch.core.slo_state import ROLLUP_RESOLUTION_S, SloState, slice_seconds
 
 NEVER = math.inf
@@ -36,24 +37,36 @@ def next_change(state: SloState, policy: Policy, after: float, step: float) -> f
     state could differ from its value at `after` if no event arrives; NEVER if none can."""
     if state.watermark >= after:
         return after + step  # events not yet seen by a decision enter the windows: decide at once
-    candidates = [_window_exit(state, policy, w, after) for w in policy.rolling_windows]
-    candidates += [_calendar_change(state, policy, window, after) for window in state.slo.windows
-                   if isinstance(window, CalendarWindow)]
-    earliest = min((c for c in candidates if c is not None), default=NEVER)
+    earliest = NEVER
+    for window_s in policy.rolling_windows:
+        found = _window_exit(state, policy, window_s, after, earliest)
+        if found is not None and found < earliest:
+            earliest = found
+    for window in state.slo.windows:
+        if isinstance(window, CalendarWindow):
+            found = _calendar_change(state, policy, window, after)
+            if found is not None and found < earliest:
+                earliest = found
     if earliest == NEVER:
         return NEVER
     return max(math.floor(earliest / step) * step, after + step)
 
 
-def _window_exit(state: SloState, policy: Policy, window_s: float, after: float) -> float | None:
-    """When the first counted bucket of the window at `after` leaves it (None: the window is empty)."""
+def _window_exit(state: SloState, policy: Policy, window_s: float, after: float, before: float = NEVER) -> float | None:
+    """When the first counted bucket of the window at `after` leaves it; None when the window is
+    empty, or when it cannot leave before `before` (not even its first bucket, were it counted: the
+    ring is then not searched)."""
     if policy.slices and not state.levels[state.plan.fine].covers(window_s):
         # Judged per rollup bucket (evaluate.slice_stats): the window's first rollup bucket leaves
         # at its start + window, whatever it holds.
         rollup = state.finalizer.rollup.resolution if state.finalizer is not None else ROLLUP_RESOLUTION_S
         first = -int(-(after - window_s) // rollup)
         return first * rollup + window_s
-    start = state.ring.first_counted_start(after - window_s, after, policy.level(state, window_s))
+    level = policy.level(state, window_s)
+    resolution = state.levels[level].resolution_s
+    if first_bucket_from(after - window_s, resolution) * resolution + window_s >= before:
+        return None
+    start = state.ring.first_counted_start(after - window_s, after, level)
     return None if start is None else start + window_s
 
 

@@ -35,9 +35,10 @@ THRESHOLD_LABELS = ("slo", "rule", "severity", "long_window", "short_window")
 
 
 class EngineCollector(Collector):
-    def __init__(self, engine, slos=None, clock=time.time) -> None:
+    """The gauges of every SLO the engine holds state for."""
+
+    def __init__(self, engine, clock=time.time) -> None:
         self.engine = engine
-        self.slos = slos  # callable returning the SLO names this worker owns, or None for all
         self.clock = clock
 
     def describe(self):
