@@ -412,8 +412,8 @@ class BucketRing:
             if not any(column):
                 ring.cumulative[which] = _zeros(capacity)
                 continue
-            running = array(_typecode_for(sum(column)), accumulate(column))
-            ring.cumulative[which] = running[split:] + running[:split]
+            running = list(accumulate(column))
+            ring.cumulative[which] = array(_typecode_for(running[-1]), running[split:] + running[:split])
 
 
 class SliceRollup:
