@@ -8,6 +8,10 @@ Two deliberate departures from YAML 1.1, both to stop a catalogue meaning someth
 - timestamps stay strings (`2026-01-01T00:00:00Z`): the loaders parse them and insist on an offset;
 - only `true`/`false` are booleans (`yes`, `no`, `on`, `off` stay strings, so region `NO` is Norway).
 Duplicate keys in one mapping are reported rather than silently keeping the last one.
+
+The nodes come from libyaml (PyYAML's C parser) when PyYAML has it, else from the pure-Python
+parser; construction is the same Python code either way. The pure-Python parser stays the reference:
+whatever libyaml refuses, or might read more leniently, is parsed again by it (see `load_text`).
 """
 
 from __future__ import annotations
