@@ -199,6 +199,10 @@ class _Reading(NamedTuple):
     good: int
     events: int
 
+    def reading(self, name: str, seconds: float, objective: float) -> WindowReading:
+        burn = None if self.sli is None else burn_rate(self.sli, objective)
+        return WindowReading(name, float(seconds), self.sli, burn, self.events)
+
 
 # Ring levels -> {span: level index}: `BucketRing.level_for` depends on the levels alone, so every
 # Policy over states of one layout shares one memo (a new runtime's first decision needs no search).
@@ -331,10 +335,8 @@ class Policy:
                 continue
             if budget is None:
                 budget = budget_figures()
-            readings = (WindowReading(rule.long_name, float(rule.long_s), long_r.sli,
-                                      None if long_r.sli is None else burn_rate(long_r.sli, objective), long_r.events),
-                        WindowReading(rule.short_name, float(rule.short_s), short_r.sli,
-                                      None if short_r.sli is None else burn_rate(short_r.sli, objective), short_r.events))
+            readings = (long_r.reading(rule.long_name, rule.long_s, objective),
+                        short_r.reading(rule.short_name, rule.short_s, objective))
             out.append(Condition(rule.name, BURN_RATE, rule.severity, holds, rule.text, readings, *budget,
                                  rule.family, rule.long_s, rule.short_s))
         for threshold, cid, text in self.thresholds:
@@ -356,7 +358,7 @@ class Policy:
                     budget = budget_figures()
                 if p_reading is None:
                     p_reading = primary_reading()
-                f_reading = WindowReading(self.forecast_name, float(self.fwin), forecast.sli, rate, forecast.events)
+                f_reading = forecast.reading(self.forecast_name, self.fwin, objective)
                 out.append(Condition("forecast", self.forecast_kind, WARNING, holds, self.forecast_text,
                                      (f_reading, p_reading), *budget))
         if not self.contract_period:

@@ -13,8 +13,9 @@ worker still lists a period's alerts and neither forgets nor repeats a final rec
 - peaks: per group, the busiest minute of each of the last PEAK_DAYS UTC days, counted minute by
   minute as event time passes them (the ring keeps minutes for a day at most).
 - finals: per group and window, the last final record published: its period's index (a calendar
-  period's number, else the UTC day's), good, total and revision. A final is marked only once its send was acknowledged (`mark_sent`), so a crash between
-  the two publishes it again under the same key, never loses it.
+  period's number, else the UTC day's), good, total and revision. A final is marked only once its
+  send was acknowledged (`mark_sent`), so a crash between the two publishes it again under the
+  same key, never loses it.
 
 Not kept (memory only): when the last running record was sent, and what has been checked since.
 """
