@@ -221,12 +221,25 @@ class Slo:
 class Catalog:
     services: tuple[Service, ...]
     slos: tuple[Slo, ...]
+    # Indexes built once, so looking up each of 1,000 services is not a scan of 10,000 SLOs.
+    _service_by_name: dict[str, Service] = field(init=False, repr=False, compare=False)
+    _slos_by_service: dict[str, tuple[Slo, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, Service] = {}
+        for service in self.services:
+            by_name.setdefault(service.name, service)  # the first of a name, as a scan would find
+        by_service: dict[str, list[Slo]] = {}
+        for slo in self.slos:
+            by_service.setdefault(slo.match.service, []).append(slo)
+        object.__setattr__(self, "_service_by_name", by_name)
+        object.__setattr__(self, "_slos_by_service", {name: tuple(slos) for name, slos in by_service.items()})
 
     def service(self, name: str) -> Service | None:
-        return next((s for s in self.services if s.name == name), None)
+        return self._service_by_name.get(name)
 
     def slos_for(self, service: str) -> tuple[Slo, ...]:
-        return tuple(s for s in self.slos if s.match.service == service)
+        return self._slos_by_service.get(service, ())
 
     @property
     def service_names(self) -> frozenset[str]:

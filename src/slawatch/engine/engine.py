@@ -90,7 +90,7 @@ class Engine:
         # Services whose SLOs have no filters: every event of theirs counts for all of them.
         self._plain: dict[str, tuple] = {}
         for name in self.known_services:
-            slos = tuple(s for s in catalog.slos if s.service == name)
+            slos = catalog.slos_for(name)
             if not any(has_filters(s.match) for s in slos):
                 self._plain[name] = slos
 
@@ -349,7 +349,8 @@ class Engine:
 
         return summary_lines(self._runtime(slo), at, complete_history)
 
-    def gauges(self, wall_now: float) -> Iterable[tuple[str, dict[str, str], float]]:
+    def gauges(self) -> Iterable[tuple[str, dict[str, str], float]]:
+        """Gauge samples of every SLO held, each at its own watermark (engine.gauges)."""
         for rt in list(self._runtimes.values()):
             yield from gauges_mod.slo_gauges(rt)
 
