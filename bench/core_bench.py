@@ -106,7 +106,7 @@ def main() -> None:
     print("window queries (30-day availability SLO, one month of data):")
     for window_s in (300, 3600, 6 * 3600, DAY, 3 * DAY, 30 * DAY):
         print(f"  sli over {window_s:>8d} s            {time_call(lambda: ev.sli(state, window_s, now), 2000):8.2f} us")
-    print(f"  burn rate 1 h                    {time_call(lambda: ev.burn_rate(state, 3600, now), 2000):8.2f} us")
+    print(f"  burn rate 1 h                    {time_call(lambda: ev.window_burn_rate(state, 3600, now), 2000):8.2f} us")
     window = state.slo.windows[1]
     print(f"  attainment calendar month        {time_call(lambda: ev.attainment(state, window, now), 2000):8.2f} us")
     print(f"  budget status 30 d               {time_call(lambda: ev.budget(state, state.slo.windows[0], now), 2000):8.2f} us")
@@ -120,7 +120,7 @@ def main() -> None:
         sliced.apply(ts, ok, latency)
     print(f"  timeslice attainment 30 d (1 min) {time_call(lambda: ev.attainment(sliced, sliced.slo.windows[0], now), 200):7.0f} us")
     print(f"  timeslice attainment month        {time_call(lambda: ev.attainment(sliced, sliced.slo.windows[1], now), 200):7.0f} us")
-    print(f"  timeslice burn rate 1 h           {time_call(lambda: ev.burn_rate(sliced, 3600, now), 2000):7.1f} us")
+    print(f"  timeslice burn rate 1 h           {time_call(lambda: ev.window_burn_rate(sliced, 3600, now), 2000):7.1f} us")
     percentile = SloState(slo(SliKind.LATENCY_PERCENTILE))
     for ts, ok, latency in month:
         percentile.apply(ts, ok, latency)

@@ -102,7 +102,7 @@ def assert_views_answer(engine: Engine, name: str = NAME, wall_now: float = WALL
     engine.evaluate(wall_now)
     assert engine.status(name, wall_now)
     engine.records(name, wall_now)
-    gauges = {(n, tuple(sorted(labels.items()))): v for n, labels, v in engine.gauges(wall_now)}
+    gauges = {(n, tuple(sorted(labels.items()))): v for n, labels, v in engine.gauges()}
     assert gauges[(cv.METRIC_OBJECTIVE_RATIO, (("slo", name),))] == engine._slos[name].objective
 
 
@@ -293,7 +293,7 @@ def test_a_removed_rule_s_firing_alert_is_resolved_at_the_next_evaluation():
     assert resolved[0]["ends_at"] == records[0].payload["ends_at"] and ev is not None
     assert abs(_epoch(resolved[0]["ends_at"]) - decided) < 1e-3
     assert engine.evaluate(BASE + 701) == []  # once
-    rules = {labels["rule"] for n, labels, _ in engine.gauges(BASE + 700) if n == cv.METRIC_ALERT_FIRING}
+    rules = {labels["rule"] for n, labels, _ in engine.gauges() if n == cv.METRIC_ALERT_FIRING}
     assert "page-fast" not in rules
     assert_views_answer(engine, wall_now=BASE + 700)
 
@@ -497,7 +497,7 @@ def test_the_scrape_time_collector_exports_the_reset_tally():
     run.feed(steady(BASE, 60))
     engine = restarted(run.checkpoints(), make_slo(windows=(RollingWindow(7 * 86400),)))
     registry = CollectorRegistry()
-    registry.register(EngineCollector(engine, clock=lambda: WALL))
+    registry.register(EngineCollector(engine))
     sample = registry.get_sample_value(cv.METRIC_STATE_RESETS, {"slo": NAME, cv.LABEL_REASON: cp.WINDOWS_REBUCKETED})
     assert sample == 1.0
     assert registry.get_sample_value(cv.METRIC_STATE_RESETS, {"slo": NAME, cv.LABEL_REASON: cp.SLI_CHANGED}) is None

@@ -8,7 +8,6 @@ is exported here too, as the counter slawatch_state_resets_total{slo, reason}.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -37,9 +36,8 @@ THRESHOLD_LABELS = ("slo", "rule", "severity", "long_window", "short_window")
 class EngineCollector(Collector):
     """The gauges of every SLO the engine holds state for."""
 
-    def __init__(self, engine, clock=time.time) -> None:
+    def __init__(self, engine) -> None:
         self.engine = engine
-        self.clock = clock
 
     def describe(self):
         """The families `collect` yields, named without computing them, so a scrape that asks for
@@ -51,7 +49,7 @@ class EngineCollector(Collector):
     def collect(self):
         families: dict[str, GaugeMetricFamily] = {}
         samples: dict[str, list] = defaultdict(list)
-        for name, labels, value in self.engine.gauges(self.clock()):
+        for name, labels, value in self.engine.gauges():
             samples[name].append((labels, value))
         for name, rows in samples.items():
             label_names = sorted({k for labels, _ in rows for k in labels})
