@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import peer_bench
+import startup_bench
 
 KIB = 1024
 
@@ -32,6 +33,7 @@ def ratios_and_targets(results: dict) -> tuple[dict, dict]:
     p99 = d.get("p99_ms") if d.get("available") else None
     engine = results.get("engine", {}) if isinstance(results.get("engine"), dict) else {}
     engine_ms = engine.get("burning", {}).get("evaluate_10k_ms") if engine.get("available") else None
+    startup = results.get("g", {}) if isinstance(results.get("g"), dict) else {}
     targets = {
         "c100 >= 0.5 x a": _verdict(ratios["c100/a"], lambda r: r >= 0.5),
         "c1 >= 0.9 x b": _verdict(ratios["c1/b"], lambda r: r >= 0.9),
@@ -39,6 +41,8 @@ def ratios_and_targets(results: dict) -> tuple[dict, dict]:
         "e state <= 64 KiB (30-day availability, full month)": _verdict(ef.get("state_bytes_busy"), lambda v: v <= 64 * KIB),
         "f evaluate 10,000 SLOs < 100 ms": _verdict(ef.get("evaluate_10k_ms"), lambda v: v < 100),
         "f Engine.evaluate 10,000 SLOs (burning) < 100 ms": _verdict(engine_ms, lambda v: v < 100),
+        "g start-up, 10,000 SLOs (load + validate, native and OpenSLO) < 3 s": _verdict(
+            max((startup.get(form) or {}).get("load_s") or 0 for form in ("native", "openslo")) or None, lambda v: v < 3),
     }
     return ratios, targets
 
@@ -127,6 +131,11 @@ def table(doc: dict) -> str:
         e = engine["burning"]
         lines.append(_row("(e) RSS, Engine holding 10,000 SLOs", f"{e['rss_10k_mib']:,.0f} MiB",
                           f"(checkpoint {e['checkpoint_bytes']:,} bytes each)"))
+    g = r.get("g")
+    if isinstance(g, dict) and "error" not in g:
+        lines += startup_bench.table_lines(g)
+    else:
+        lines.append(_row("(g) start-up, 10,000 SLOs", "-", failed("g") or ""))
     lines += ["", "  ratios (target beside):"]
     notes = {"c100/a": f"target >= 0.5: {targets['c100 >= 0.5 x a']}", "c1/b": f"target >= 0.9: {targets['c1 >= 0.9 x b']}",
              "c100/b2": "share of a bare batched Faust agent's rate", "c1/a": "", "c100/a100": "vs raw batched records"}

@@ -10,6 +10,7 @@
 (d)   page-detection latency, produce -> alert on sla.warnings (when the worker emits alerts)
 (e)   snapshot bytes of a 30-day SLO; RSS with 10,000 SLO states     (bench/state_bench.py)
 (f)   time to evaluate 10,000 SLOs: core.evaluate, and Engine.evaluate  (bench/state_bench.py)
+(g)   start-up with a 10,000-SLO catalogue, load + validate, native and OpenSLO  (bench/startup_bench.py)
 plus the engine micro-benchmark (bench/core_bench.py) and the peer a user would pick instead: the
 same SLOs as Sloth's rules on a real Prometheus (bench/peer_bench.py). Every measurement gets a FRESH embedded
 broker: the worker's topic, consumer group and changelog names are fixed, so a second worker run on
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="about a quarter of the records (a smoke run)")
-    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,engine,core,peer", help="comma-separated subset")
+    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,engine,g,core,peer", help="comma-separated subset")
     parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c1) and (c100)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, catalogues)")
     args = parser.parse_args(argv)
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 children, addr, latency_catalog, latency_services, work))()),
             ("ef", lambda: subprocess_json([sys.executable, str(BENCH / "state_bench.py")])),
             ("engine", lambda: subprocess_json([sys.executable, str(BENCH / "state_bench.py"), "--engine"])),
+            ("g", lambda: subprocess_json([sys.executable, str(BENCH / "startup_bench.py")])),
             ("core", lambda: {"lines": core_lines()}),
             ("peer", lambda: subprocess_json([sys.executable, str(BENCH / "peer_bench.py")], timeout_s=420)),
         ]

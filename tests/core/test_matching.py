@@ -121,19 +121,19 @@ def test_known_services_are_those_with_an_slo():
 
 def test_a_grouped_slo_keys_an_event_by_its_customer():
     per_customer = slo("per-customer", EventMatch("checkout"), GroupBy(GroupDimension.CUSTOMER, 100))
-    assert SloIndex.group_key(per_customer, event(customer="acme")) == "acme"
+    assert SloIndex.group_of(per_customer, event(customer="acme")) == "acme"
 
 
 def test_an_event_without_the_grouped_value_falls_in_the_missing_group():
     per_region = slo("per-region", EventMatch("checkout"), GroupBy(GroupDimension.REGION, 10))
-    assert SloIndex.group_key(per_region, event()) == MISSING_GROUP
-    assert SloIndex.group_key(per_region, event(region="")) == MISSING_GROUP
+    assert SloIndex.group_of(per_region, event()) == MISSING_GROUP
+    assert SloIndex.group_of(per_region, event(region="")) == MISSING_GROUP
 
 
 def test_a_slo_grouped_by_operation_reads_the_operation():
     per_operation = slo("per-op", EventMatch("checkout"), GroupBy(GroupDimension.OPERATION, 10))
-    assert SloIndex.group_key(per_operation, event(operation="pay", customer="acme")) == "pay"
+    assert SloIndex.group_of(per_operation, event(operation="pay", customer="acme")) == "pay"
 
 
 def test_an_ungrouped_slo_has_no_group_key():
-    assert SloIndex.group_key(slo("plain", EventMatch("checkout")), event(customer="acme")) is None
+    assert SloIndex.group_of(slo("plain", EventMatch("checkout")), event(customer="acme")) is None

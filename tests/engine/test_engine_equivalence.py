@@ -69,7 +69,7 @@ def reference_apply(engine: Engine, events, *, partition=None, offset=None, wall
                     rt.decided = instant
                 elif ts <= max(wall_now, rt.watermark) + ahead:
                     rt.advance_to(instant, wall_now, step, decide_last=True)
-            group = SloIndex.group_key(slo, event)
+            group = SloIndex.group_of(slo, event)
             outcome = rt.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
             if outcome >= FIRST_REFUSED:
                 if refusal is None:

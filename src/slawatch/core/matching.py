@@ -91,7 +91,7 @@ class SloIndex:
         return () if service is None else service.for_event(event)
 
     @staticmethod
-    def group_key(slo: Slo, event: Event) -> str | None:
+    def group_of(slo: Slo, event: Event) -> str | None:
         """The group this event belongs to under `slo`, or None when the SLO is not grouped."""
         if slo.group_by is None:
             return None

@@ -42,7 +42,7 @@ _GOOD, _BAD = Outcome.GOOD, Outcome.BAD
 _FIRST_REFUSED = Outcome.TOO_OLD  # TOO_OLD, TOO_FAR_AHEAD and INVALID are the highest outcomes: an
 # int comparison per event instead of the `Outcome.refused` property
 assert all(o.refused == (o >= _FIRST_REFUSED) for o in Outcome)
-_group_key = SloIndex.group_key
+_group_of = SloIndex.group_of
 
 
 class Refusal(NamedTuple):
@@ -166,7 +166,7 @@ class SloRuntime:
                     self.decided = instant  # nothing counted yet: the first decision is the next edge
                 elif ts <= max(wall_now, self.watermark) + ahead:
                     self.advance_to(instant, wall_now, step, decide_last=True)
-            group = _group_key(slo, event) if grouped else None
+            group = _group_of(slo, event) if grouped else None
             outcome = self.state_for(group).accept(ts, event.ok, event.latency_ms, wall_now)
             i += 1
             if outcome >= _FIRST_REFUSED:
@@ -209,7 +209,7 @@ class SloRuntime:
         end, n = start, len(events)
         while end < n:
             event = events[end]
-            group = _group_key(slo, event)
+            group = _group_of(slo, event)
             share = shares.get(group)
             if share is None:
                 state = held(group)
