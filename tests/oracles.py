@@ -29,7 +29,8 @@ from slawatch.core.policies import (
     forecast_window_s,
     sla_conditions,
 )
-from slawatch.core.slo_state import SloState, slice_seconds
+from slawatch.core.plan import slice_seconds
+from slawatch.core.slo_state import SloState
 
 
 def reading(state: SloState, window_s: float, now: float, name: str | None = None) -> WindowReading:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from slawatch.core.event import Event
 from slawatch.core.model import AlertPolicy
-from slawatch.core.slo_state import plan_for
+from slawatch.core.plan import plan_for
 from slawatch.engine import Engine
 
 # Phases of traffic: (seconds between events, failure ratio, number of events).

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from slawatch.core.event import Event
 from slawatch.core.model import AlertPolicy, BurnRateRule, EventMatch, Severity
-from slawatch.core.slo_state import plan_for
+from slawatch.core.plan import plan_for
 from slawatch.engine import Engine
 
 STEP = 60.0

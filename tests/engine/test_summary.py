@@ -26,7 +26,8 @@ from slawatch.core.calendar import period_bounds
 from slawatch.core.event import Event
 from slawatch.core.model import (AlertPolicy, Budgeting, BudgetingMethod, BurnRateRule, CalendarUnit, CalendarWindow,
                                  ErrorHandling, GroupBy, GroupDimension, RollingWindow, Severity, Sli, SliKind)
-from slawatch.core.slo_state import Outcome, SloState, slice_seconds
+from slawatch.core.plan import slice_seconds
+from slawatch.core.slo_state import Outcome, SloState
 from slawatch.engine import Engine
 from slawatch.engine import exact_counts as xc
 from slawatch.engine.summary import summary_line

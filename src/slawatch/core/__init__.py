@@ -5,7 +5,8 @@ and the property tests (tests/core, against brute-force references in tests/) se
 
 - model, durations, calendar: the catalogue's SLOs, services and windows as frozen records
 - event, matching: a service event, and which SLOs (and group) it counts for
-- ring, sketch, slo_state: event-time counting (bucket rings, latency sketches) per SLO and group
+- ring, sketch, plan, slo_state, finalizer: event-time counting (bucket rings, latency sketches),
+  where an SLO's counts live, per SLO and group, and what is kept once it leaves the fine level
 - evaluate, exclusions: SLIs, budgets and attainment over windows and calendar periods
 - policies, quiet, alerts, alert_windows: burn-rate and budget conditions, when a decision can
   change, and the alert lifecycle (open, update, resolve)

@@ -9,7 +9,7 @@ the engine must know what the old state means and how it is laid out:
   verdicts per slice of that length, so another length cannot be carried over either.
 - `group_by`: the dimension groups are keyed by (None: one state). Another dimension, other groups.
 - `calendars`: the calendar windows whose period totals the state keeps, in the order it keeps them.
-- `plan`: the ring levels, sketch tiers, fine level and slice rollup (`slo_state.plan_for`), which
+- `plan`: the ring levels, sketch tiers, fine level and slice rollup (`plan.plan_for`), which
   the snapshot's byte layout follows.
 
 The objective, alert rules, match filters, exclusions, labels and texts are not part of it: they do
@@ -25,7 +25,7 @@ import orjson
 
 from slawatch.core.model import CalendarUnit, CalendarWindow, SliKind, Slo
 from slawatch.core.ring import Level
-from slawatch.core.slo_state import Plan, plan_for, slice_seconds
+from slawatch.core.plan import Plan, plan_for, slice_seconds
 
 VERSION = 1
 

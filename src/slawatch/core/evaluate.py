@@ -19,7 +19,7 @@ Budgeting methods (OpenSLO):
 - Timeslices: SLI = good slices / slices with data. A slice is one bucket of the level whose
   resolution is the slice length; it is good when good / total >= timeslice_target (the objective if
   none is given). For a latency-percentile SLI a slice is good when its pNN <= threshold, decided
-  EXACTLY from counts (`slo_state.SliceJudge`).
+  EXACTLY from counts (`finalizer.SliceJudge`).
 - RatioTimeslices: SLI = mean of the per-slice ratios good / total over slices with data.
 - Which slices a rolling window holds: if the slice level covers W, the slices starting in
   [now - W, now) rounded up to slice boundaries; otherwise the slices whose ROLLUP bucket (hourly)
@@ -38,7 +38,9 @@ from typing import TypeVar
 from slawatch.core.calendar import period_bounds, periods
 from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.slo_state import P_BAD, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES, SloState, slice_seconds
+from slawatch.core.finalizer import P_BAD, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES
+from slawatch.core.plan import slice_seconds
+from slawatch.core.slo_state import SloState
 
 
 Number = TypeVar("Number", float, Fraction)

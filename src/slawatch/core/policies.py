@@ -40,7 +40,8 @@ from slawatch.core.durations import format_duration
 from slawatch.core.evaluate import burn_rate
 from slawatch.core.model import CalendarWindow, Severity, Slo
 from slawatch.core.ring import Level
-from slawatch.core.slo_state import SloState, slice_seconds
+from slawatch.core.plan import slice_seconds
+from slawatch.core.slo_state import SloState
 
 # Alert types and severities as they appear in payloads (topics/sla.warnings.yaml).
 BURN_RATE, BUDGET_CONSUMED, FORECAST = "burn_rate", "budget_consumed", "exhaustion_forecast"

@@ -27,7 +27,8 @@ from slawatch.core.calendar import period_bounds
 from slawatch.core.model import CalendarWindow
 from slawatch.core.policies import Policy
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.slo_state import ROLLUP_RESOLUTION_S, SloState, slice_seconds
+from slawatch.core.plan import ROLLUP_RESOLUTION_S, slice_seconds
+from slawatch.core.slo_state import SloState
 
 NEVER = math.inf
 

@@ -14,7 +14,8 @@ bad input timing. Instead it returns an `Outcome`, and the caller dead-letters t
   The ingest edge refuses these already; the core refuses them too so that it is total.
 - TOO_OLD: its bucket has left even the coarsest level of the ring; for a timeslice SLO (and every
   latency-percentile SLO) once its slice has left the slice level, i.e. after SLICE_LATENESS_S at
-  least: past that only the slice's verdict is kept (rolled up), so it can no longer change.
+  least (`plan.SLICE_LATENESS_S`): past that only the slice's verdict is kept (rolled up), so it
+  can no longer change.
 - Otherwise GOOD, BAD, EXCLUDED (inside a maintenance window: counted apart, not in good/total) or
   NOT_COUNTED (the SLI does not judge it, e.g. a failed call when errors are ignored). An accepted
   event older than the watermark (highest accepted event time) is counted in `late` as well.
@@ -24,10 +25,8 @@ one (`sketch.INFINITE_INDEX`), so a percentile report ranks over exactly the eve
 with failures above every latency. A p99 that lands on a failure reads `inf`: the report then says
 what the slice verdict says (bad), instead of quoting the latency of the calls that happened to work.
 
-What leaves the fine level is kept by a `Finalizer` (a ring sink): per calendar period totals
-(events, or closed slices' verdicts) so a calendar period is exact at its edges whatever the zone's
-offset, and for timeslice SLOs a `SliceRollup` of verdicts per hour, so a month of 1-minute slices
-is ~750 coarse buckets instead of 43,200 minute buckets. See docs/engine.md.
+Where the counts live is the SLO's `plan.Plan`; what leaves the fine level is kept by a
+`finalizer.Finalizer` (calendar period totals, closed slices' verdicts). See docs/engine.md.
 
 `GroupedSloState` keeps one SloState per group value, at most `max_groups` of them; events of
 further groups go to one OVERFLOW_GROUP state and are counted, so cardinality is never unbounded.
@@ -36,35 +35,19 @@ further groups go to one OVERFLOW_GROUP state and are counted, so cardinality is
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
-from itertools import compress, repeat
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
-from slawatch.core.calendar import periods
+from slawatch.core.finalizer import Finalizer
 from slawatch.core.matching import MISSING_GROUP
-from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, ErrorHandling, Slo, SliKind
-from slawatch.core.ring import BAD, EMPTY_HEAD, EXCLUDED, GOOD, SLACK_BUCKETS, BucketRing, Level, SliceRollup, plan_levels
-from slawatch.core.sketch import SketchRing, plan_sketch_levels
+from slawatch.core.model import ErrorHandling, Slo, SliKind
+from slawatch.core.plan import Plan, plan_for
+from slawatch.core.ring import BAD, EXCLUDED, GOOD, BucketRing
+from slawatch.core.sketch import SketchRing
 
 DEFAULT_MAX_FUTURE_S = 300.0
-DEFAULT_PERCENTILE_SLICE_S = 60  # a latency-percentile SLO judges slices; this one if none is given
-CALENDAR_GRACE_S = 86400  # a closed calendar period stays in the ring a day, for late events and its record
-SLICE_LATENESS_S = 6 * 3600  # a slice stays open to late events at least this long, then only its verdict counts
-ROLLUP_RESOLUTION_S = 3600  # closed slices are summed per hour (rounded up to a multiple of the slice length)
-CALENDAR_EDGE_RESOLUTION_S = 60  # calendar edges (local midnights) fall on whole minutes in every zone since 1972
 OVERFLOW_GROUP = "__overflow__"
-
-_HOUR, _DAY = 3600, 86400
-_LONGEST_PERIOD_S = {  # longest possible period, DST included
-    CalendarUnit.DAY: _DAY + _HOUR,
-    CalendarUnit.WEEK: 7 * _DAY + _HOUR,
-    CalendarUnit.MONTH: 31 * _DAY + _HOUR,
-    CalendarUnit.QUARTER: 92 * _DAY + _HOUR,
-    CalendarUnit.YEAR: 366 * _DAY + _HOUR,
-}
 
 
 class Outcome(IntEnum):
@@ -89,191 +72,6 @@ _NEG_INF, _INF = -math.inf, math.inf
 _AVAILABILITY, _LATENCY = 0, 1
 _ERRORS_COUNT, _ERRORS_IGNORE, _ERRORS_BAD = 0, 1, 2
 _ERRORS = {ErrorHandling.COUNT: _ERRORS_COUNT, ErrorHandling.IGNORE: _ERRORS_IGNORE, ErrorHandling.BAD: _ERRORS_BAD}
-
-
-def compliance_span_s(window) -> float:
-    """How far back a compliance window can reach (calendar: its longest period plus grace)."""
-    if isinstance(window, CalendarWindow):
-        return _LONGEST_PERIOD_S[window.unit] * window.count + CALENDAR_GRACE_S
-    return float(window.duration_s)
-
-
-def slice_seconds(slo: Slo) -> int | None:
-    """The timeslice length the SLO is judged by, or None for occurrences budgeting."""
-    if slo.budgeting.method is not BudgetingMethod.OCCURRENCES:
-        return slo.budgeting.timeslice_s or DEFAULT_PERCENTILE_SLICE_S
-    if slo.sli.kind is SliKind.LATENCY_PERCENTILE:
-        return DEFAULT_PERCENTILE_SLICE_S
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The storage layout of one SLO: count levels, sketch levels, and where closed data goes.
-
-    `fine` is the index (in `levels`) of the level whose evicted buckets the Finalizer keeps: the
-    slice level of a timeslice SLO, else the finest level when the SLO has calendar windows, else
-    None. `rollup` is the coarse level of closed slice verdicts (timeslice SLOs only)."""
-
-    levels: tuple[Level, ...]
-    sketch_levels: tuple[Level, ...] | None
-    fine: int | None
-    rollup: Level | None
-
-
-def plan_for(slo: Slo) -> Plan:
-    """Every alert and compliance window of the SLO served, with as few buckets as exactness allows.
-
-    Timeslice SLOs keep counts at the slice length only for the last SLICE_LATENESS_S (or longer if
-    an alert window needs it); older slices live on as verdicts per ROLLUP_RESOLUTION_S bucket.
-    Sketch tiers are planned apart (`sketch.plan_sketch_levels`): 1 min for the last half hour up to
-    1 d for the month, each latency stored once."""
-    spans = [compliance_span_s(w) for w in slo.windows]
-    for rule in slo.alerting.burn_rate_rules:
-        spans += [rule.long_window_s, rule.short_window_s]
-    slice_s = slice_seconds(slo)
-    has_calendar = any(isinstance(w, CalendarWindow) for w in slo.windows)
-    pinned: dict[int, float] = {}
-    if slice_s:
-        pinned[slice_s] = SLICE_LATENESS_S
-    elif has_calendar and CALENDAR_EDGE_RESOLUTION_S % plan_levels(spans)[0].resolution_s:
-        pinned[CALENDAR_EDGE_RESOLUTION_S] = 3600  # a fine level whose buckets never straddle an edge
-    levels = plan_levels(spans, pinned or None)
-    sketch_levels = plan_sketch_levels(spans) if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
-    fine = rollup = None
-    if slice_s:
-        fine = next(i for i, lv in enumerate(levels) if lv.resolution_s == slice_s)
-        resolution = slice_s * max(1, math.ceil(ROLLUP_RESOLUTION_S / slice_s))
-        rollup = Level(resolution, math.ceil(max(spans) / resolution) + SLACK_BUCKETS)
-    elif has_calendar:
-        fine = 0
-    return Plan(levels, sketch_levels, fine, rollup)
-
-
-class SliceJudge:
-    """Turns one slice's (good, total) counts into its verdict, by the SLO's method and SLI.
-
-    Timeslices: good when good / total >= timeslice target (the objective if none is given).
-    Latency percentile: good when pNN <= threshold, decided exactly from counts: with the sketch's
-    rank rule (sample floor(q (n - 1)) of n sorted), pNN <= T iff good >= floor(q (n - 1)) + 1."""
-
-    __slots__ = ("q", "target")
-
-    def __init__(self, slo: Slo) -> None:
-        self.q = slo.sli.percentile / 100.0 if slo.sli.kind is SliKind.LATENCY_PERCENTILE else None
-        target = slo.budgeting.timeslice_target
-        self.target = target if target is not None else slo.objective
-
-    def good(self, good: int, total: int) -> int:
-        if self.q is not None:
-            return int(good >= math.floor(self.q * (total - 1)) + 1)
-        return int(good / total >= self.target)
-
-    def columns(self, goods: list[int], bads: list[int]) -> tuple[int, int, float]:
-        """(good slices, slices with data, ratio sum) over per-slice count columns; `map` and
-        `compress` keep a day of 1-minute slices at C speed (the rule is `good` above)."""
-        totals = list(map(operator.add, goods, bads))
-        goods, totals = list(compress(goods, totals)), list(compress(totals, totals))
-        ratios = list(map(operator.truediv, goods, totals))
-        if self.q is not None:
-            needed = map(operator.add, map(math.floor, map(self.q.__mul__, map((-1).__add__, totals))), repeat(1))
-            good_slices = sum(map(operator.ge, goods, needed))
-        else:
-            good_slices = sum(map(self.target.__le__, ratios))
-        return good_slices, len(totals), sum(ratios)
-
-
-# Per calendar period totals: events (good, bad, excluded) and closed slices (good, count, ratio sum).
-P_GOOD, P_BAD, P_EXCLUDED, P_GOOD_SLICES, P_SLICES, P_RATIOS = range(6)
-
-
-class Finalizer:
-    """The sink of the fine level: keeps what leaves it, so nothing counted is ever lost too early.
-
-    - Calendar periods: each bucket leaving the fine level (and each event too late for it) is added
-      to the totals of the period containing the bucket's start, per calendar window. The fine level
-      is 10 s, 1 min or the slice length, and calendar edges fall on whole minutes, so a bucket never
-      straddles an edge (a slice that does belongs to the period it starts in). A period's totals are
-      kept while the period ends after the oldest instant the coarsest level retains.
-    - Timeslices: each closed slice with data is judged once and added to `rollup`.
-    """
-
-    __slots__ = ("ring", "resolution", "calendars", "totals", "rollup", "judge", "slices")
-
-    def __init__(self, ring: BucketRing, fine: int, slo: Slo, rollup: Level | None) -> None:
-        self.ring = ring
-        self.resolution = ring.levels[fine].resolution_s
-        windows = dict.fromkeys(w for w in slo.windows if isinstance(w, CalendarWindow))
-        self.calendars = tuple(periods(w) for w in windows)
-        self.totals: dict[CalendarWindow, dict[int, list]] = {w: {} for w in windows}
-        self.rollup = SliceRollup(rollup) if rollup is not None else None
-        self.slices = slice_seconds(slo) is not None
-        self.judge = SliceJudge(slo) if self.slices else None
-        ring.attach(fine, self)
-
-    def period_totals(self, calendar, t: float) -> list:
-        index = calendar.index_of(t)[0]
-        by_index = self.totals[calendar.window]
-        totals = by_index.get(index)
-        if totals is None:
-            totals = by_index[index] = [0, 0, 0, 0, 0, 0.0]
-            self.prune()
-        return totals
-
-    def prune(self) -> None:
-        """Forget periods that ended before the oldest instant the ring retains."""
-        oldest = self.ring.oldest_instant()
-        for calendar in self.calendars:
-            by_index = self.totals[calendar.window]
-            for index in [i for i in by_index if calendar.bounds_of_index(i)[1] <= oldest]:
-                del by_index[index]
-
-    def advancing(self, level, head: int) -> None:
-        """The fine level is about to make `head` its head: keep the buckets it will evict."""
-        rollup = self.rollup
-        if rollup is not None:
-            top = head * self.resolution // rollup.resolution
-            if top > rollup.head:
-                rollup.advance(top)
-        if level.head == EMPTY_HEAD:
-            return
-        first, last = level.head - level.capacity + 1, min(level.head, head - level.capacity)
-        if first > last:
-            return
-        self.close(level, first, last)
-
-    def close(self, level, first: int, last: int) -> None:
-        """Keep buckets first..last of `level` (a ring level at the slice length, or one whose
-        buckets never straddle a calendar edge): each slice judged into the rollup and its periods,
-        or each bucket's counts added to its periods. Called as they leave the fine level, and when
-        a restored state hands over the fine buckets its new layout no longer keeps (`relayout`)."""
-        rollup, r = self.rollup, level.resolution
-        goods, bads = level.column(GOOD, first, last), level.column(BAD, first, last)
-        if self.slices:
-            judge = self.judge.good
-            for bucket, good, bad in zip(range(first, last + 1), goods, bads):
-                total = good + bad
-                if total:
-                    verdict, ratio = judge(good, total), good / total
-                    rollup.add(bucket * r // rollup.resolution, verdict, ratio)
-                    for calendar in self.calendars:
-                        totals = self.period_totals(calendar, bucket * r)
-                        totals[P_GOOD_SLICES] += verdict
-                        totals[P_SLICES] += 1
-                        totals[P_RATIOS] += ratio
-            return
-        excluded = level.column(EXCLUDED, first, last)
-        for bucket, counts in zip(range(first, last + 1), zip(goods, bads, excluded)):
-            if any(counts):
-                for calendar in self.calendars:
-                    totals = self.period_totals(calendar, bucket * r)
-                    for which, count in enumerate(counts):
-                        totals[which] += count
-
-    def late(self, bucket: int, which: int, count: int) -> None:
-        """An event too late for the fine level (still kept by a coarser one): straight to its period."""
-        for calendar in self.calendars:
-            self.period_totals(calendar, bucket * self.resolution)[which] += count
 
 
 def seen_before(offsets: dict[int | None, int], partition: int | None, offset: int) -> bool:

@@ -31,7 +31,9 @@ from slawatch.core import evaluate as ev
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, RollingWindow, Slo
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.slo_state import P_EXCLUDED, SloState, compliance_span_s, slice_seconds
+from slawatch.core.finalizer import P_EXCLUDED
+from slawatch.core.plan import compliance_span_s, slice_seconds
+from slawatch.core.slo_state import SloState
 from slawatch.engine.compliance_log import DEAD_LETTERS, ComplianceLog, group_text
 from slawatch.engine.records import rfc3339
 

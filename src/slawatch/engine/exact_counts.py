@@ -31,7 +31,8 @@ from fractions import Fraction
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarWindow
 from slawatch.core.ring import EMPTY_HEAD, BucketRing, bucket_index, first_bucket_from
-from slawatch.core.slo_state import P_BAD, P_EXCLUDED, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES, SloState
+from slawatch.core.finalizer import P_BAD, P_EXCLUDED, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES
+from slawatch.core.slo_state import SloState
 
 # Why counts are not exact (`Edges.why`).
 START_CUT = "start_inside_a_bucket_with_events"

@@ -20,7 +20,8 @@ from slawatch.core.calendar import periods
 from slawatch.core.durations import format_duration
 from slawatch.core.evaluate import burn_rate
 from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow, Slo
-from slawatch.core.slo_state import SloState, slice_seconds
+from slawatch.core.plan import slice_seconds
+from slawatch.core.slo_state import SloState
 from slawatch.engine import exact_counts as xc
 from slawatch.engine.payloads import group_value
 from slawatch.engine.records import rfc3339
