@@ -23,9 +23,18 @@ from typing import NamedTuple
 
 import orjson
 
-from harness import Children, cpu_seconds, http_get, metric_sums, produce, rss_kib
+from harness import PARTITIONS, Children, cpu_seconds, http_get, metric_sums, produce, rss_kib
 from slawatch.broker.embedded import free_port
-from slawatch.conventions import APP_ID, METRIC_CONSUMER_LAG, METRIC_EVENTS
+from slawatch.conventions import (
+    APP_ID,
+    METRIC_BATCH_RECORDS,
+    METRIC_CONSUMER_LAG,
+    METRIC_EVENTS,
+    METRIC_EVENTS_DUPLICATE,
+    METRIC_EVENTS_INVALID,
+    METRIC_EVENTS_REROUTED,
+    METRIC_RECORDS_REDELIVERED,
+)
 from slawatch.ingest.router import home_partition
 
 POLL_S = 0.2
@@ -266,10 +275,10 @@ def _split(held: list[frozenset[int]], partitions: int) -> bool:
 
 def run_group_throughput(children: Children, address: str, catalog: Path, work: Path,
                          records: list[tuple[str, bytes]], total_events: int, label: str, workers: int,
-                         partitions: int = 4, timeout_s: float = 300.0) -> dict:
+                         partitions: int = PARTITIONS, timeout_s: float = 300.0) -> dict:
     """`workers` workers in one group, first sharing the partitions of an empty sla.events; then
     `records` are produced and the group is timed from the first poll after the producer is done
-    (nothing else of the run uses the cores from then on) to the first poll that shows all
+    (from then on only the workers, the broker and this poller run) to the first poll that shows all
     `total_events` counted, summed over the workers. Unlike run_throughput, the workers start before
     the events, so that two workers are not timed through the rebalance of the second one joining.
     Per worker: events counted, partitions held at start and end of the timed part, CPU share."""
@@ -278,9 +287,8 @@ def run_group_throughput(children: Children, address: str, catalog: Path, work: 
     try:
         held_before = [held_partitions(http_get(f"{m.url}/metrics", 5.0)[1]) for m in members]
         produce_s = produce(address, records)
-        polls, sums = _poll_group(members, broker.process.pid, total_events, timeout_s, label)
-        settled = _settle(members, total_events)
-        result = _group_result(polls, sums, settled, held_before, total_events, workers, produce_s)
+        polls = _poll_group(members, broker.process.pid, total_events, timeout_s, label)
+        result = _group_result(polls, _settle(members), held_before, total_events, workers, produce_s)
         return {**result, "changelog": changelog_traffic(address, total_events)}
     finally:
         for member in members:
@@ -288,9 +296,8 @@ def run_group_throughput(children: Children, address: str, catalog: Path, work: 
 
 
 def _poll_group(members: list[Member], broker_pid: int, total_events: int, timeout_s: float,
-                label: str) -> tuple[list[GroupPoll], list[dict[str, float]]]:
-    """Poll every POLL_S until the members' counts sum to `total_events`; every poll, and the last
-    metric sums of each member."""
+                label: str) -> list[GroupPoll]:
+    """Poll every POLL_S until the members' counts sum to `total_events`; every poll."""
     polls: list[GroupPoll] = []
     begin = time.perf_counter()
     while time.perf_counter() - begin < timeout_s:
@@ -304,13 +311,13 @@ def _poll_group(members: list[Member], broker_pid: int, total_events: int, timeo
         polls.append(GroupPoll(time.perf_counter(), counted, tuple(cpu_seconds(m.proc.pid) for m in members),
                                cpu_seconds(broker_pid), machine_cpu()))
         if all(sums) and sum(counted) >= total_events:
-            return polls, sums
+            return polls
         time.sleep(POLL_S)
     raise RuntimeError(f"{label}: the workers counted {sum(polls[-1].counted):.0f} of {total_events} events "
                        f"in {timeout_s:.0f} s")
 
 
-def _settle(members: list[Member], total_events: int, timeout_s: float = 30.0) -> list[dict]:
+def _settle(members: list[Member], timeout_s: float = 30.0) -> list[dict]:
     """Once everything was counted: wait until no partition has lag left, then 1 s more, and read
     every member's sums and partitions again, so a late double count would show."""
     deadline = time.perf_counter() + timeout_s
@@ -325,7 +332,7 @@ def _settle(members: list[Member], total_events: int, timeout_s: float = 30.0) -
             for m, b in zip(members, bodies)]
 
 
-def _group_result(polls: list[GroupPoll], sums: list[dict], settled: list[dict], held_before: list[frozenset[int]],
+def _group_result(polls: list[GroupPoll], settled: list[dict], held_before: list[frozenset[int]],
                   total_events: int, workers: int, produce_s: float) -> dict:
     first, last = polls[0], polls[-1]
     seconds = last.at - first.at
@@ -334,23 +341,7 @@ def _group_result(polls: list[GroupPoll], sums: list[dict], settled: list[dict],
     def share(begin, end):
         return None if None in (begin, end) or seconds <= 0 else round((end - begin) / seconds, 2)
 
-    per_worker = []
-    for n in range(workers):
-        done = next(p for p in polls if p.counted[n] >= last.counted[n])  # its share all counted
-        per_worker.append({
-            "partitions": sorted(settled[n]["held"]),
-            "partitions_at_start": sorted(held_before[n]),
-            "events_counted": int(settled[n]["sums"].get(METRIC_EVENTS, 0)),
-            "events_timed": last.counted[n] - first.counted[n],
-            "busy_s": round(done.at - first.at, 3),
-            "batches": int(settled[n]["sums"].get("slawatch_batch_records_count", 0)),
-            "rss_mib": round(settled[n]["rss_kib"] / 1024, 1),
-            "cpu_share": share(first.cpu[n], last.cpu[n]),
-            "duplicates": settled[n]["sums"].get("slawatch_events_duplicate_total", 0.0),
-            "redelivered": settled[n]["sums"].get("slawatch_records_redelivered_total", 0.0),
-            "invalid": settled[n]["sums"].get("slawatch_events_invalid_total", 0.0),
-            "rerouted": settled[n]["sums"].get("slawatch_events_rerouted_total", 0.0),
-        })
+    per_worker = [_worker_figures(n, polls, settled[n], held_before[n], share) for n in range(workers)]
     timed = sum(last.counted) - sum(first.counted)
     counted = sum(w["events_counted"] for w in per_worker)
     worker_cpu = [last.cpu[n] - first.cpu[n] for n in range(workers) if None not in (first.cpu[n], last.cpu[n])]
@@ -372,6 +363,27 @@ def _group_result(polls: list[GroupPoll], sums: list[dict], settled: list[dict],
         "events_counted": counted,
         "exactly_once": counted == total_events and not any(w["duplicates"] for w in per_worker),
         "partitions_stable": all(w["partitions"] == w["partitions_at_start"] for w in per_worker),
+    }
+
+
+def _worker_figures(n: int, polls: list[GroupPoll], settled: dict, held_before: frozenset[int], share) -> dict:
+    """Member n's figures: what it held and counted, when its share was all counted, its CPU share."""
+    first, last = polls[0], polls[-1]
+    done = next(p for p in polls if p.counted[n] >= last.counted[n])
+    sums = settled["sums"]
+    return {
+        "partitions": sorted(settled["held"]),
+        "partitions_at_start": sorted(held_before),
+        "events_counted": int(sums.get(METRIC_EVENTS, 0)),
+        "events_timed": last.counted[n] - first.counted[n],
+        "busy_s": round(done.at - first.at, 3),
+        "batches": int(sums.get(f"{METRIC_BATCH_RECORDS}_count", 0)),
+        "rss_mib": round(settled["rss_kib"] / 1024, 1),
+        "cpu_share": share(first.cpu[n], last.cpu[n]),
+        "duplicates": sums.get(METRIC_EVENTS_DUPLICATE, 0.0),
+        "redelivered": sums.get(METRIC_RECORDS_REDELIVERED, 0.0),
+        "invalid": sums.get(METRIC_EVENTS_INVALID, 0.0),
+        "rerouted": sums.get(METRIC_EVENTS_REROUTED, 0.0),
     }
 
 

@@ -4,7 +4,7 @@ Each group gets its own broker (the group and changelog names are fixed, see run
 one-worker group on the broker run_bench hands over, the two-worker group on a fresh one. Both are
 timed the same way (bench_worker.run_group_throughput), so the ratio two/one compares like with
 like. On 2 cores the workers and the broker share the cores: the CPU shares say how much each got.
-docs/architecture.md ("Scaling") gives the formulas; docs/benchmarks.md the measured figures.
+docs/architecture.md ("Scaling: partitions, workers and SLOs") gives the formulas and the figures.
 """
 
 from __future__ import annotations
