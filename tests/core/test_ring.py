@@ -13,6 +13,7 @@ from slawatch.core.ring import (
     SLACK_BUCKETS,
     BucketRing,
     Level,
+    SliceRollup,
     first_bucket_from,
     plan_levels,
 )
@@ -213,3 +214,11 @@ def test_a_column_rebased_past_its_typecode_keeps_its_window_sums_and_says_it_ev
 def test_a_negative_count_is_refused_as_not_a_count_of_events():
     with pytest.raises(ValueError, match="count is >= 0"):
         BucketRing(SMALL_LEVELS).add(BASE_TS, GOOD, -1)
+
+
+def test_a_slice_rollup_bucket_holding_more_slices_than_16_bits_count_keeps_them_all():
+    rollup = SliceRollup(Level(10**6, 3))
+    rollup.advance(5)
+    for n in range(70_000):
+        rollup.add(5, n % 2, 0.5)
+    assert rollup.sums(0, 5) == (35_000, 70_000, 35_000.0)

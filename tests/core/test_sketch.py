@@ -120,6 +120,21 @@ def test_nan_is_refused_as_not_a_latency():
         LatencySketch().add(math.nan)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(latencies, max_size=100), st.lists(latencies, max_size=50), quantiles)
+def test_a_packed_sketch_answers_serialises_and_takes_more_values_as_it_did_unpacked(values, more, q):
+    packed, plain = sketch_of(values), sketch_of(values)
+    packed.pack()
+    assert packed.bins is None  # packed: the bins are arrays, not a dict
+    assert packed == plain
+    assert packed.quantile(q) == plain.quantile(q)
+    assert packed.to_bytes() == plain.to_bytes()
+    for value in more:
+        packed.add(value)
+        plain.add(value)
+    assert packed == plain and packed.quantile(q) == plain.quantile(q)
+
+
 # The tiered sketch ring: every latency stored once, every retained bucket of every tier whole.
 
 TIERS = (Level(60, 5), Level(600, 4), Level(3600, 5))
@@ -181,3 +196,17 @@ def test_corrupt_sketch_bytes_are_refused():
     data[-1] = 0x7F  # the last count step now takes the count below zero
     with pytest.raises(ValueError, match="corrupt"):
         LatencySketch.from_bytes(bytes(data))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ring_events)
+def test_once_the_head_moves_every_stored_sketch_but_the_heads_is_packed(events):
+    ring = SketchRing(TIERS)
+    for ts, latency in events:
+        ring.add(ts, latency)
+    newest = max((ts for ts, _ in events), default=0.0)
+    ring.add(newest + TIERS[0].resolution_s, 5.0)
+    head = ring.head(0)
+    loose = [(level, bucket) for level in range(len(TIERS)) for bucket, sketch in ring.stored(level)
+             if sketch.bins is not None and (level, bucket) != (0, head)]
+    assert loose == []

@@ -423,7 +423,9 @@ class SliceRollup:
     START in it and have left the fine level. Same retention rule as a ring level: buckets
     head - capacity < j <= head, where the owner keeps `head` at the bucket of the fine level's head.
     Plain (not cumulative) columns, zeroed as the head advances, so a window is a C-speed `sum` of
-    array slices and the float ratio sums never suffer cumulative cancellation.
+    array slices and the float ratio sums never suffer cumulative cancellation. The slice counts
+    are 16-bit (a bucket holds at most resolution / slice length slices) and widen to 64 if a
+    bucket ever holds more.
     """
 
     __slots__ = ("level", "resolution", "capacity", "head", "good", "slices", "ratios")
@@ -432,8 +434,8 @@ class SliceRollup:
         self.level = level
         self.resolution, self.capacity = level.resolution_s, level.capacity
         self.head = EMPTY_HEAD
-        self.good = array("q", bytes(8 * level.capacity))
-        self.slices = array("q", bytes(8 * level.capacity))
+        self.good = array("H", bytes(2 * level.capacity))
+        self.slices = array("H", bytes(2 * level.capacity))
         self.ratios = array("d", bytes(8 * level.capacity))
 
     def advance(self, bucket: int) -> None:
@@ -452,8 +454,12 @@ class SliceRollup:
         """Count one closed slice with data (good: 1 or 0) in `bucket`, if retained."""
         if self.head - self.capacity < bucket <= self.head:
             slot = bucket % self.capacity
+            try:
+                self.slices[slot] += 1  # first: good <= slices, so if this fits, so does good
+            except OverflowError:
+                self.good, self.slices = array("q", self.good), array("q", self.slices)
+                self.slices[slot] += 1
             self.good[slot] += good
-            self.slices[slot] += 1
             self.ratios[slot] += ratio
 
     def sums(self, first: int, last: int) -> tuple[int, int, float]:
@@ -483,6 +489,8 @@ class SliceRollup:
             return
         if not len(good) == len(slices) == len(ratios) == self.capacity:
             raise ValueError(f"slice rollup {self.level} expects {self.capacity} buckets per column")
+        code = "H" if max(slices) <= 0xFFFF and max(good) <= 0xFFFF else "q"
+        self.good, self.slices = array(code, [0]) * self.capacity, array(code, [0]) * self.capacity
         for offset, k in enumerate(range(head - self.capacity + 1, head + 1)):
             slot = k % self.capacity
             self.good[slot], self.slices[slot], self.ratios[slot] = good[offset], slices[offset], ratios[offset]

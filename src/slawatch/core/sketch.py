@@ -16,10 +16,11 @@ estimate within a relative error `a` of a true sample value (Masson, Rim, Lee: "
 - `quantile(q)` answers for the sample at rank floor(q (n - 1)) (0-based) of the sorted values, the
   "lower" quantile: the true value there is v, the answer lies in [v (1 - a), v (1 + a)].
 - Sparse: a dict of bin index -> count, so a bucket holding three distinct latencies holds three
-  bins. Serialised compactly (format 2): varints of the zero count, the number of bins, the first
-  index, the gaps between sorted indices and the zigzagged differences of neighbouring counts. Bins
-  of one latency distribution are mostly adjacent and their counts vary smoothly, so most of these
-  are one byte.
+  bins; packed into two sorted arrays once its bucket stops being written (`LatencySketch.pack`).
+  Serialised compactly (format 2): varints of the zero count, the number of bins, the first index,
+  the gaps between sorted indices and the zigzagged differences of neighbouring counts. Bins of one
+  latency distribution are mostly adjacent and their counts vary smoothly, so most of these are
+  one byte.
 
 `SketchRing` keeps sketches per event-time bucket in TIERS of coarsening resolution, each event in
 exactly one tier: see its docstring and docs/engine.md ("Percentile sketches").
@@ -40,6 +41,7 @@ _INV_LOG_GAMMA = 1.0 / _LOG_GAMMA
 MIN_INDEXABLE_MS = 1e-6  # one nanosecond; below it a latency is indistinguishable from zero
 MAX_FINITE_INDEX = 32766  # bin indices fit int16: gamma^32766 is far beyond any latency in ms
 INFINITE_INDEX = 32767  # the bin of math.inf (a failed call under errors=BAD)
+_LOWEST_INDEX = -32768  # bin indices are int16; the lowest real one, just above MIN_INDEXABLE_MS, is ~ -690
 _INF = math.inf
 
 SKETCH_FORMAT = 2  # varint gaps and count differences (module docstring)
@@ -84,19 +86,47 @@ def from_little_endian(typecode: str, raw: bytes | memoryview) -> array:
 
 
 class LatencySketch:
-    """Counts of latencies (ms) in log-spaced bins: add, merge, quantile; serialises to bytes."""
+    """Counts of latencies (ms) in log-spaced bins: add, merge, quantile; serialises to bytes.
 
-    __slots__ = ("bins", "zero_count", "count")
+    Two forms, one meaning: `bins`, a dict of bin index -> count, to add to; or, once `pack`ed
+    (`bins` is then None), two sorted arrays of indices (int16) and counts (narrowest unsigned).
+    A sketch that has left the head bucket is read far more than written, and a dict costs tens
+    of bytes a bin where the arrays cost a few. Reads take either form; a write unpacks."""
+
+    __slots__ = ("bins", "zero_count", "count", "_packed")
 
     def __init__(self) -> None:
-        self.bins: dict[int, int] = {}
+        self.bins: dict[int, int] | None = {}
         self.zero_count = 0
         self.count = 0
+        self._packed: tuple[array, array] | None = None  # (indices, counts) while `bins` is None
+
+    def pack(self) -> None:
+        """Keep the bins as sorted arrays (see the class docstring); a no-op once packed."""
+        bins = self.bins
+        if bins is not None:
+            indices = sorted(bins)
+            self._packed = _packed(indices, [bins[index] for index in indices])
+            self.bins = None
+
+    def unpacked(self) -> dict[int, int]:
+        """The bins as a dict, to write to (unpacking a packed sketch)."""
+        if self.bins is None:
+            self.bins = dict(zip(*self._packed))
+            self._packed = None
+        return self.bins
+
+    def items(self):
+        """(bin index, count) pairs; sorted by index when packed."""
+        return zip(*self._packed) if self.bins is None else self.bins.items()
+
+    def sorted_items(self) -> list[tuple[int, int]]:
+        return list(zip(*self._packed)) if self.bins is None else sorted(self.bins.items())
 
     def add(self, value_ms: float, count: int = 1) -> None:
         if value_ms > MIN_INDEXABLE_MS:
             index = bin_index(value_ms)
-            bins = self.bins
+            bins = self.unpacked()
             bins[index] = bins.get(index, 0) + count
         elif value_ms >= 0.0:
             self.zero_count += count
@@ -106,15 +136,19 @@ class LatencySketch:
 
     def merge(self, other: LatencySketch) -> None:
         """Add `other`'s counts to this sketch (the result is as if every value had been added here)."""
-        bins = self.bins
-        for index, n in other.bins.items():
-            bins[index] = bins.get(index, 0) + n
+        bins = self.unpacked()
+        if not bins:
+            bins.update(other.items())  # the first sketch merged into an empty total, at C speed
+        else:
+            for index, n in other.items():
+                bins[index] = bins.get(index, 0) + n
         self.zero_count += other.zero_count
         self.count += other.count
 
     def copy(self) -> LatencySketch:
         twin = LatencySketch()
-        twin.bins = dict(self.bins)
+        twin.bins = None if self.bins is None else dict(self.bins)
+        twin._packed = self._packed  # never changed in place: packing and unpacking replace it
         twin.zero_count = self.zero_count
         twin.count = self.count
         return twin
@@ -129,8 +163,8 @@ class LatencySketch:
         seen = self.zero_count
         if rank < seen:
             return 0.0
-        for index in sorted(self.bins):
-            seen += self.bins[index]
+        for index, n in self.sorted_items():
+            seen += n
             if rank < seen:
                 return bin_value(index)
         raise AssertionError("bin counts do not add up to count")  # pragma: no cover
@@ -138,14 +172,20 @@ class LatencySketch:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LatencySketch):
             return NotImplemented
-        return (self.zero_count, self.count, self.bins) == (other.zero_count, other.count, other.bins)
+        mine, theirs = (self.zero_count, self.count, dict(self.items())), (other.zero_count, other.count, dict(other.items()))
+        return mine == theirs
 
     def __repr__(self) -> str:
-        return f"LatencySketch(count={self.count}, bins={len(self.bins)}, zero={self.zero_count})"
+        bins = len(self.bins) if self.bins is not None else len(self._packed[0])
+        return f"LatencySketch(count={self.count}, bins={bins}, zero={self.zero_count})"
 
     def to_bytes(self) -> bytes:
         """Format byte, then varints: zero count, bins, first index (zigzag), gaps, count steps (zigzag)."""
-        indices = sorted(self.bins)
+        if self.bins is None:
+            indices, counts = self._packed
+        else:
+            indices = sorted(self.bins)
+            counts = [self.bins[index] for index in indices]
         out = bytearray((SKETCH_FORMAT,))
         put_varint(out, self.zero_count)
         put_varint(out, len(indices))
@@ -154,8 +194,7 @@ class LatencySketch:
             for gap in map(int.__sub__, indices[1:], indices[:-1]):
                 put_varint(out, gap - 1)
             previous = 0
-            for index in indices:
-                count = self.bins[index]
+            for count in counts:
                 put_varint(out, _zigzag(count - previous))
                 previous = count
         return bytes(out)
@@ -189,11 +228,16 @@ class LatencySketch:
                 step, at = get_varint(view, at)
                 previous += _unzigzag(step)
                 counts.append(previous)
-            if min(counts) <= 0 or indices[-1] > INFINITE_INDEX:
+            if min(counts) <= 0 or indices[-1] > INFINITE_INDEX or indices[0] < _LOWEST_INDEX:
                 raise ValueError("corrupt latency sketch (a bin count <= 0 or an index out of range)")
-            sketch.bins = dict(zip(indices, counts))
-        sketch.count = zero + sum(sketch.bins.values())
+            sketch.bins, sketch._packed = None, _packed(indices, counts)
+        sketch.count = zero + (sum(sketch._packed[1]) if n else 0)
         return sketch, at
+
+
+def _packed(indices: list[int], counts: list[int]) -> tuple[array, array]:
+    """Sorted bin indices and their counts as a packed sketch keeps them (`LatencySketch.pack`)."""
+    return array("h", indices), array(narrowest_unsigned(counts), counts)
 
 
 def put_varint(out: bytearray, value: int) -> None:
@@ -260,7 +304,7 @@ class SketchRing:
     Merging adds bin counts, so no tier ever loses accuracy: the 1 % bound holds at every tier.
     """
 
-    __slots__ = ("levels", "_resolutions", "_capacities", "_heads", "_tiers", "_hot_bucket", "_hot")
+    __slots__ = ("levels", "_resolutions", "_capacities", "_heads", "_tiers", "_hot_bucket", "_hot", "_loose")
 
     def __init__(self, levels: tuple) -> None:
         self.levels = tuple(levels)
@@ -273,6 +317,7 @@ class SketchRing:
         self._tiers: list[dict[int, LatencySketch]] = [{} for _ in levels]
         self._hot_bucket: int | None = None  # the finest tier's head bucket, cached for the hot path
         self._hot: LatencySketch | None = None
+        self._loose: list[LatencySketch] = []  # unpacked by late events since the head last moved
 
     def add(self, ts: float, value_ms: float, count: int = 1) -> None:
         """Count `count` events at ts with latency value_ms (count > 1: bulk loads, benchmarks)."""
@@ -301,15 +346,25 @@ class SketchRing:
             k = int(ts // resolution)
             if k > self._heads[tier] - self._capacities[tier]:
                 sketch = self._tiers[tier].get(k)
+                loose = sketch is None or sketch.bins is None
                 if sketch is None:
                     sketch = self._tiers[tier][k] = LatencySketch()
+                sketch.unpacked()
                 if tier == 0 and k == self._heads[0]:
                     self._hot_bucket, self._hot = k, sketch
+                elif loose:
+                    self._loose.append(sketch)
                 return sketch
         return None
 
     def _advance(self, head: int) -> None:
-        """Make `head` the finest tier's head; move what leaves each tier to the next that keeps it."""
+        """Make `head` the finest tier's head; move what leaves each tier to the next that keeps it.
+        Every sketch but the new head's is then packed (`LatencySketch.pack`)."""
+        for sketch in self._loose:
+            sketch.pack()
+        self._loose.clear()
+        if self._hot is not None:
+            self._hot.pack()
         base = head * self._resolutions[0]
         for tier, resolution in enumerate(self._resolutions):
             new_head = base // resolution
@@ -329,6 +384,7 @@ class SketchRing:
                 store = self._tiers[tier]
                 if k in store:
                     store[k].merge(sketch)
+                    store[k].pack()
                 else:
                     store[k] = sketch
                 return
@@ -376,5 +432,6 @@ class SketchRing:
 
     def put(self, level: int, bucket: int, sketch: LatencySketch) -> None:
         """Install a restored sketch that tier `level` stores (snapshot restore)."""
+        sketch.pack()
         self._tiers[level][bucket] = sketch
         self._hot_bucket = self._hot = None
