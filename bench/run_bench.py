@@ -7,6 +7,7 @@
 (b2)  a bare Faust agent that decodes 100-event records with orjson and counts events
 (c1)  the slawatch worker, 100 SLOs over 10 services, one event per record, events/s end to end
 (c100) the same with 100 events per record
+(scale) one worker, then two in one group, on the same one-event records (bench/scale_bench.py)
 (d)   page-detection latency, produce -> alert on sla.warnings (when the worker emits alerts)
 (e)   snapshot bytes of a 30-day SLO; RSS with 10,000 SLO states     (bench/state_bench.py)
 (f)   time to evaluate 10,000 SLOs: core.evaluate, and Engine.evaluate  (bench/state_bench.py)
@@ -41,6 +42,7 @@ import bench_worker  # noqa: E402
 import gen_catalog  # noqa: E402
 import harness  # noqa: E402
 import report  # noqa: E402
+import scale_bench  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SIZES = {  # records per measurement: full run (~2 min on 2 cores) and --quick
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="about a quarter of the records (a smoke run)")
-    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,d,ef,engine,g,core,peer", help="comma-separated subset")
+    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,scale,d,ef,engine,g,core,peer", help="comma-separated subset")
     parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c1) and (c100)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, catalogues)")
     args = parser.parse_args(argv)
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                 children, addr, catalog, work, sizes["c1"], "c1"))()),
             ("c100", lambda: on_broker(children, work, "c100", batches, lambda addr: bench_worker.run_throughput(
                 children, addr, catalog, work, events_b, "c100"))()),
+            ("scale", lambda: on_broker(children, work, "scale", [], lambda addr: scale_bench.run(
+                children, addr, catalog, work, singles[:4 * sizes["c1"]]))()),
             ("d", lambda: on_broker(children, work, "d", [], lambda addr: bench_worker.run_detection(
                 children, addr, latency_catalog, latency_services, work))()),
             ("ef", lambda: subprocess_json([sys.executable, str(BENCH / "state_bench.py")])),
@@ -198,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     doc["ratios"], doc["targets"] = report.ratios_and_targets(results)
     print(report.table(doc))
+    if isinstance(results.get("scale"), dict):
+        print("\n".join(scale_bench.table_lines(results["scale"])))
     args.out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     print(f"\nwritten to {args.out} ({doc['run_seconds']} s)")
     return 0

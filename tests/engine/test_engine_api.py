@@ -139,3 +139,11 @@ def test_drop_forgets_a_state_and_unknown_slos_are_refused():
     assert engine.held == ()
     with pytest.raises(KeyError, match="not in the catalogue"):
         engine.checkpoint("nope")
+
+
+def test_recent_counts_of_an_slo_whose_ring_spans_less_than_a_day_cover_what_it_keeps():
+    # /debug/state asks for a day; an SLO with a 1-hour window keeps ~an hour and must answer, not raise
+    slo = make_slo(windows=(RollingWindow(3600),))
+    engine = Engine(make_catalog(slo))
+    engine.apply([Event("api", BASE + i, i % 10 != 0) for i in range(600)], wall_now=BASE + 600)
+    assert engine.recent_counts(slo.name) == {"good": 540, "total": 600, "excluded": 0}

@@ -150,7 +150,8 @@ class Engine:
         self._retired.clear()
 
     def recent_counts(self, slo: str, span_s: float = 86_400.0) -> dict[str, int]:
-        """Good, total and excluded events of the last `span_s` of event time, all groups summed.
+        """Good, total and excluded events of the last `span_s` of event time (at most what the SLO's
+        ring keeps), all groups summed.
 
         For operators and tests (`/debug/state`): what the state has counted, independent of alerts.
         """
@@ -158,7 +159,7 @@ class Engine:
         for _, state in self._runtime(slo).groups():
             if state.watermark == -math.inf:
                 continue
-            stats = ev.window_stats(state, span_s, state.watermark + 1)
+            stats = ev.window_stats(state, min(span_s, state.levels[-1].span_s), state.watermark + 1)
             good, total, excluded = good + stats.good, total + stats.total, excluded + stats.excluded
         return {"good": good, "total": total, "excluded": excluded}
 
