@@ -286,6 +286,8 @@ class Policy:
         return found
 
     def conditions(self, state: SloState, now: float, wanted: Collection[str] | None = None) -> list[Condition]:
+        if wanted is not None and not wanted and not self.slo.contractual and not state.holds_bad():
+            return []  # only holding conditions are asked for, and none can hold without a bad event
         cache: dict = {}
         guard, objective = self.guard, self.objective
         # The primary window's attainment and budget (evaluate.attainment / evaluate.budget).

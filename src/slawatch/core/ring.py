@@ -265,6 +265,14 @@ class BucketRing:
             kept = True
         return kept
 
+    def retained(self, which: int) -> int:
+        """Counter `which` summed over every bucket the coarsest level retains: the ring's longest
+        span, which covers every window it serves."""
+        ring = self._rings[-1]
+        if ring.head == EMPTY_HEAD:
+            return 0
+        return ring.sum(which, ring.head - ring.capacity + 1, ring.head)
+
     def head_span(self) -> tuple[float, float]:
         """[start, end): the event times that fall in the head bucket of every level (empty when
         start >= end, e.g. before the first event). Events inside it are counted by `bump_head`."""

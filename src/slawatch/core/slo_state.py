@@ -257,6 +257,12 @@ class SloState:
             self.late += late
         return HeadRun(end, events[start:end], bad)
 
+    def holds_bad(self) -> bool:
+        """Whether the state holds a bad event in any window it serves (the coarsest ring level
+        retains them all): without one every SLI is 1, so no burn-rate, budget or breach condition
+        can hold."""
+        return self.ring.retained(BAD) > 0
+
     @property
     def counters(self) -> dict[str, int]:
         return {
