@@ -38,7 +38,7 @@ from typing import TypeVar
 from slawatch.core.calendar import period_bounds, periods
 from slawatch.core.model import BudgetingMethod, CalendarWindow, ComplianceWindow
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.finalizer import P_BAD, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES
+from slawatch.core.finalizer import NO_TOTALS
 from slawatch.core.plan import slice_seconds
 from slawatch.core.slo_state import SloState
 
@@ -141,16 +141,16 @@ def calendar_good_total(state: SloState, window: CalendarWindow, now: float) -> 
     index, start, end = periods(window).index_of(now)
     if end <= state.ring.oldest_instant():
         return 0, 0
-    kept = finalizer.totals[window].get(index) or (0, 0, 0, 0, 0, 0.0)
+    kept = finalizer.totals[window].get(index) or NO_TOTALS
     fine = state.plan.fine
     if finalizer.slices:
         good_slices, slices, ratio_sum = finalizer.judge.columns(*state.ring.bucket_columns(start, end, fine))
-        slices += kept[P_SLICES]
+        slices += kept.slices
         if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
-            return kept[P_RATIOS] + ratio_sum, slices
-        return kept[P_GOOD_SLICES] + good_slices, slices
+            return kept.ratio_sum + ratio_sum, slices
+        return kept.good_slices + good_slices, slices
     good, bad, _ = state.ring.interval(start, end, fine)
-    return kept[P_GOOD] + good, kept[P_GOOD] + kept[P_BAD] + good + bad
+    return kept.good + good, kept.good + kept.bad + good + bad
 
 
 def _good_and_total(state: SloState, start: float, end: float) -> tuple[float, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass
 from itertools import compress, repeat
 
 from slawatch.core.calendar import periods
@@ -50,8 +51,41 @@ class SliceJudge:
         return good_slices, len(totals), sum(ratios)
 
 
-# Per calendar period totals: events (good, bad, excluded) and closed slices (good, count, ratio sum).
-P_GOOD, P_BAD, P_EXCLUDED, P_GOOD_SLICES, P_SLICES, P_RATIOS = range(6)
+@dataclass(slots=True)
+class PeriodTotals:
+    """What one calendar period kept of what left the fine level: its events (good, bad, excluded)
+    and its closed slices (good ones, all with data, the sum of their good ratios)."""
+
+    good: int = 0
+    bad: int = 0
+    excluded: int = 0
+    good_slices: int = 0
+    slices: int = 0
+    ratio_sum: float = 0.0
+
+    def count(self, which: int, count: int) -> None:
+        """Add `count` events to counter `which` (ring.GOOD, BAD or EXCLUDED)."""
+        if which == GOOD:
+            self.good += count
+        elif which == BAD:
+            self.bad += count
+        else:
+            self.excluded += count
+
+    def add_slice(self, verdict: int, ratio: float) -> None:
+        self.good_slices += verdict
+        self.slices += 1
+        self.ratio_sum += ratio
+
+    def values(self) -> tuple:
+        """The fields in order (the snapshot's layout)."""
+        return self.good, self.bad, self.excluded, self.good_slices, self.slices, self.ratio_sum
+
+    def copy(self) -> PeriodTotals:
+        return PeriodTotals(*self.values())
+
+
+NO_TOTALS = PeriodTotals()  # what a period without kept totals reads as (never written to)
 
 
 class Finalizer:
@@ -72,18 +106,18 @@ class Finalizer:
         self.resolution = ring.levels[fine].resolution_s
         windows = dict.fromkeys(w for w in slo.windows if isinstance(w, CalendarWindow))
         self.calendars = tuple(periods(w) for w in windows)
-        self.totals: dict[CalendarWindow, dict[int, list]] = {w: {} for w in windows}
+        self.totals: dict[CalendarWindow, dict[int, PeriodTotals]] = {w: {} for w in windows}
         self.rollup = SliceRollup(rollup) if rollup is not None else None
         self.slices = slice_seconds(slo) is not None
         self.judge = SliceJudge(slo) if self.slices else None
         ring.attach(fine, self)
 
-    def period_totals(self, calendar, t: float) -> list:
+    def period_totals(self, calendar, t: float) -> PeriodTotals:
         index = calendar.index_of(t)[0]
         by_index = self.totals[calendar.window]
         totals = by_index.get(index)
         if totals is None:
-            totals = by_index[index] = [0, 0, 0, 0, 0, 0.0]
+            totals = by_index[index] = PeriodTotals()
             self.prune()
         return totals
 
@@ -124,20 +158,17 @@ class Finalizer:
                     verdict, ratio = judge(good, total), good / total
                     rollup.add(bucket * r // rollup.resolution, verdict, ratio)
                     for calendar in self.calendars:
-                        totals = self.period_totals(calendar, bucket * r)
-                        totals[P_GOOD_SLICES] += verdict
-                        totals[P_SLICES] += 1
-                        totals[P_RATIOS] += ratio
+                        self.period_totals(calendar, bucket * r).add_slice(verdict, ratio)
             return
         excluded = level.column(EXCLUDED, first, last)
         for bucket, counts in zip(range(first, last + 1), zip(goods, bads, excluded)):
             if any(counts):
                 for calendar in self.calendars:
                     totals = self.period_totals(calendar, bucket * r)
-                    for which, count in enumerate(counts):
-                        totals[which] += count
+                    totals.good, totals.bad, totals.excluded = (
+                        totals.good + counts[GOOD], totals.bad + counts[BAD], totals.excluded + counts[EXCLUDED])
 
     def late(self, bucket: int, which: int, count: int) -> None:
         """An event too late for the fine level (still kept by a coarser one): straight to its period."""
         for calendar in self.calendars:
-            self.period_totals(calendar, bucket * self.resolution)[which] += count
+            self.period_totals(calendar, bucket * self.resolution).count(which, count)

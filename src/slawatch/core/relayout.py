@@ -35,6 +35,7 @@ from itertools import accumulate
 from slawatch.core.calendar import periods
 from slawatch.core.ring import EMPTY_HEAD, BucketRing, SliceRollup
 from slawatch.core.sketch import SketchRing
+from slawatch.core.finalizer import PeriodTotals
 from slawatch.core.slo_state import OVERFLOW_GROUP, GroupedSloState, SloState
 
 _ZERO = (0, 0, 0)
@@ -181,7 +182,7 @@ def _carry_finalizer(old: SloState, new: SloState, known: KnownCounts, fine_kept
     for calendar in finalizer.calendars:
         window = calendar.window
         if window in kept_totals:
-            finalizer.totals[window] = {i: list(t) for i, t in kept_totals[window].items()}
+            finalizer.totals[window] = {i: t.copy() for i, t in kept_totals[window].items()}
         elif not finalizer.slices:
             derive_periods(known, calendar, finalizer.totals[window], until)
     if finalizer.rollup is not None and before is not None and before.rollup is not None:
@@ -210,7 +211,7 @@ def derive_periods(known: KnownCounts, calendar, totals: dict, until: float) -> 
         if b is not None and a < b:
             counts = known.between(a, b)
             if any(counts):
-                totals[index] = [*counts, 0, 0, 0.0]
+                totals[index] = PeriodTotals(*counts)
         index += 1
 
 

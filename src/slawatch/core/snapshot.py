@@ -41,6 +41,7 @@ from slawatch.core.sketch import (
     narrowest_unsigned,
     put_varint,
 )
+from slawatch.core.finalizer import PeriodTotals
 from slawatch.core.slo_state import GroupedSloState, SloState
 
 MAGIC = b"SWS"
@@ -154,7 +155,7 @@ def _single_body(state: SloState) -> bytes:
                 parts += [_column(good), _column(slices), little_endian(array("d", ratios))]
         for by_index in finalizer.totals.values():
             parts.append(struct.pack("<I", len(by_index)))
-            parts += [_PERIOD.pack(index, *by_index[index]) for index in sorted(by_index)]
+            parts += [_PERIOD.pack(index, *by_index[index].values()) for index in sorted(by_index)]
     return b"".join(parts)
 
 
@@ -201,7 +202,7 @@ def _read_single(reader: _Reader, state: SloState) -> SloState:
             (n_periods,) = reader.take("I")
             for _ in range(n_periods):
                 index, *totals = _PERIOD.unpack(reader.raw(_PERIOD.size))
-                by_index[index] = totals
+                by_index[index] = PeriodTotals(*totals)
     return state
 
 

@@ -31,7 +31,7 @@ from slawatch.core import evaluate as ev
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarUnit, CalendarWindow, RollingWindow, Slo
 from slawatch.core.ring import first_bucket_from
-from slawatch.core.finalizer import P_EXCLUDED
+from slawatch.core.finalizer import NO_TOTALS
 from slawatch.core.plan import compliance_span_s, slice_seconds
 from slawatch.core.slo_state import SloState
 from slawatch.engine.compliance_log import DEAD_LETTERS, ComplianceLog, group_text
@@ -132,8 +132,8 @@ def _counts(state: SloState, period: Period, stop: float) -> tuple[float, int, i
         window = next(w for w in state.slo.windows if isinstance(w, CalendarWindow) and w.name == period.window)
         good, total = ev.calendar_good_total(state, window, period.start)
         index = periods(window).index_of(period.start)[0]
-        kept = (state.finalizer.totals.get(window, {}).get(index) or [0] * 6)[P_EXCLUDED]
-        return good, total, int(kept) + state.ring.interval(period.start, period.end, state.plan.fine)[2]
+        kept = state.finalizer.totals.get(window, {}).get(index) or NO_TOTALS
+        return good, total, kept.excluded + state.ring.interval(period.start, period.end, state.plan.fine)[2]
     good, bad, excluded = state.ring.interval(period.start, stop, _counting_level(state, period))
     if slice_seconds(state.slo) is None:
         return good, good + bad, excluded

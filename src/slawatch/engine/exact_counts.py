@@ -31,7 +31,7 @@ from fractions import Fraction
 from slawatch.core.calendar import periods
 from slawatch.core.model import BudgetingMethod, CalendarWindow
 from slawatch.core.ring import EMPTY_HEAD, BucketRing, bucket_index, first_bucket_from
-from slawatch.core.finalizer import P_BAD, P_EXCLUDED, P_GOOD, P_GOOD_SLICES, P_RATIOS, P_SLICES
+from slawatch.core.finalizer import NO_TOTALS
 from slawatch.core.slo_state import SloState
 
 # Why counts are not exact (`Edges.why`).
@@ -41,7 +41,6 @@ END_SHARED = "events_after_at_may_share_its_bucket"
 END_GONE = "at_older_than_the_fine_level"
 PERIOD_GONE = "period_no_longer_kept"
 FLOAT_RATIOS = "closed_slices_ratio_sums_kept_as_floats"
-_NO_TOTALS = (0, 0, 0, 0, 0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +148,8 @@ def calendar_events(state: SloState, window: CalendarWindow, at: float) -> Event
     r, last = store.resolution, bucket_index(at, store.resolution)
     if end <= ring.oldest_instant():
         return EventCounts(0, 0, 0, Edges(False, r, (start, start), (PERIOD_GONE,)))
-    kept = state.finalizer.totals[window].get(index) or _NO_TOTALS
-    good, bad, excluded = int(kept[P_GOOD]), int(kept[P_BAD]), int(kept[P_EXCLUDED])
+    kept = state.finalizer.totals[window].get(index) or NO_TOTALS
+    good, bad, excluded = kept.good, kept.bad, kept.excluded
     if store.oldest is not None and last < store.oldest:
         return EventCounts(good, bad, excluded, Edges(False, r, (start, min(store.oldest * r, end)), (END_GONE,)))
     more = ring.interval(start, (last + 1) * r, fine)
@@ -214,9 +213,9 @@ def calendar_slices(state: SloState, window: CalendarWindow, at: float) -> Slice
     begin = first_bucket_from(start, s) * s
     if end <= ring.oldest_instant():
         return SliceCounts(Fraction(0), 0, Edges(False, s, (begin, begin), (PERIOD_GONE,)))
-    kept = state.finalizer.totals[window].get(index) or _NO_TOTALS
-    good, why = _closed(state, int(kept[P_GOOD_SLICES]), int(kept[P_SLICES]), kept[P_RATIOS])
-    total = int(kept[P_SLICES])
+    kept = state.finalizer.totals[window].get(index) or NO_TOTALS
+    good, why = _closed(state, kept.good_slices, kept.slices, kept.ratio_sum)
+    total = kept.slices
     if store.oldest is not None and last < store.oldest:
         return SliceCounts(good, total, Edges(False, s, (begin, min(store.oldest * s, end)), why + (END_GONE,)))
     open_good, open_slices = _judged(state, *ring.bucket_columns(start, (last + 1) * s, fine))
