@@ -35,7 +35,10 @@ further groups go to one OVERFLOW_GROUP state and are counted, so cardinality is
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
+from itertools import accumulate, compress
+from operator import attrgetter
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -69,6 +72,7 @@ _OUT_GOOD, _OUT_BAD, _OUT_EXCLUDED = Outcome.GOOD, Outcome.BAD, Outcome.EXCLUDED
 _OUT_NOT_COUNTED, _OUT_DUPLICATE = Outcome.NOT_COUNTED, Outcome.DUPLICATE
 _OUT_TOO_OLD, _OUT_TOO_FAR_AHEAD, _OUT_INVALID = Outcome.TOO_OLD, Outcome.TOO_FAR_AHEAD, Outcome.INVALID
 _NEG_INF, _INF = -math.inf, math.inf
+_TS, _OK = attrgetter("ts"), attrgetter("ok")
 _AVAILABILITY, _LATENCY = 0, 1
 _ERRORS_COUNT, _ERRORS_IGNORE, _ERRORS_BAD = 0, 1, 2
 _ERRORS = {ErrorHandling.COUNT: _ERRORS_COUNT, ErrorHandling.IGNORE: _ERRORS_IGNORE, ErrorHandling.BAD: _ERRORS_BAD}
@@ -232,30 +236,21 @@ class SloState:
 
     def _accept_availability_run(self, events: Sequence, start: int, span: tuple[float, float]) -> HeadRun:
         """`accept_run` when every event is judged GOOD or BAD by `ok` alone (`judge`'s first rule)
-        and nothing is excluded: the common case, in a tight loop."""
+        and nothing is excluded, the common case: the run's end found in one pass, the rest with
+        C-level builtins. An event is late when it is older than every event before it (and the
+        watermark); the watermark ends as the largest time seen."""
         lo, hi = span
-        n, end = len(events), start
-        watermark, late = self.watermark, 0
-        bad: list = []
-        while end < n:
-            event = events[end]
-            ts = event.ts
-            if not lo <= ts < hi:
-                break
-            end += 1
-            if ts >= watermark:
-                watermark = ts
-            else:
-                late += 1
-            if not event.ok:
-                bad.append(event)
+        end = next((i for i in range(start, len(events)) if not lo <= events[i].ts < hi), len(events))
         if end == start:
-            return HeadRun(start, (), bad)
-        self.ring.bump_head(end - start - len(bad), len(bad), 0)
-        self.watermark = watermark
-        if late:
-            self.late += late
-        return HeadRun(end, events[start:end], bad)
+            return HeadRun(start, (), [])
+        run = events[start:end]
+        times = list(map(_TS, run))
+        seen = list(accumulate(times, max, initial=self.watermark))  # seen[i]: the watermark before run[i]
+        bad = list(compress(run, map(operator.not_, map(_OK, run))))
+        self.ring.bump_head(len(run) - len(bad), len(bad), 0)
+        self.watermark = seen[-1]
+        self.late += sum(map(operator.lt, times, seen))
+        return HeadRun(end, run, bad)
 
     def holds_bad(self) -> bool:
         """Whether the state holds a bad event in any window it serves (the coarsest ring level
