@@ -390,3 +390,20 @@ def test_under_errors_bad_two_failed_calls_in_a_hundred_make_the_p99_infinite_li
     assert ev.percentile(state, 300, BASE_TS + 60, q=0.5) == pytest.approx(10.0, rel=RELATIVE_ACCURACY)
     stats = ev.slice_stats(state, BASE_TS, BASE_TS + 60)
     assert (stats.good_slices, stats.slices) == (0, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 4 * 3600), st.booleans(), st.floats(0, 900)), min_size=1, max_size=80),
+       st.sampled_from([BudgetingMethod.TIMESLICES, BudgetingMethod.RATIO_TIMESLICES]))
+def test_judged_slices_kept_between_decisions_equal_judging_every_slice_again(steps, method):
+    """The closed slices a window judged are kept until one changes (late events, a head advance):
+    after every event, each window reads exactly what judging all its slices afresh gives."""
+    slo = make_slo(budgeting=Budgeting(method, timeslice_s=60, timeslice_target=0.75))
+    state = SloState(slo)
+    fine = state.plan.fine
+    for offset, ok, lateness in steps:
+        state.apply(BASE_TS + offset - lateness, ok, now=BASE_TS + 4 * 3600)
+        now = state.watermark + 1
+        for window_s in (300, 3600, 6 * 3600):
+            fresh = state.finalizer.judge.columns(*state.ring.bucket_columns(now - window_s, now, fine))
+            assert ev.judged_slices(state, now - window_s, now) == fresh

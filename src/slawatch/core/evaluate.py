@@ -116,12 +116,41 @@ def window_stats(state: SloState, window_s: float, now: float) -> WindowStats:
     return interval_stats(state, now - window_s, now)
 
 
+def judged_slices(state: SloState, start: float, end: float) -> tuple[int, int, float]:
+    """`SliceJudge.columns` over the slices of the slice level serving [start, end): the slices
+    before the level's head are judged once per window and kept (`Finalizer.judged`) until one of
+    them changes (the level's cold version: a head advance, a late event, an import); the head
+    slice is judged every time.
+    Decisions come every step (1 s) and a slice lasts a minute or more, so most of them judge one
+    slice instead of hundreds. The sums are the same: good slices and slices are integers, and the
+    ratio sum adds the head's ratio last, as `sum` over every slice would."""
+    fine, finalizer = state.plan.fine, state.finalizer
+    judge, level = finalizer.judge, state.ring.level_ring(fine)
+    r, head = level.resolution, level.head
+    first = max(first_bucket_from(start, r), head - level.capacity + 1)
+    last = min(first_bucket_from(end, r) - 1, head)
+    if first > last:
+        return 0, 0, 0.0
+    closed_last = min(last, head - 1)
+    if finalizer.judged_version != level.cold_version:
+        finalizer.judged.clear()
+        finalizer.judged_version = level.cold_version
+    closed = finalizer.judged.get((first, closed_last))
+    if closed is None:
+        closed = judge.columns(*state.ring.bucket_columns(first * r, (closed_last + 1) * r, fine))
+        finalizer.judged[(first, closed_last)] = closed
+    if last < head:
+        return closed
+    good_slices, slices, ratio_sum = judge.columns(*state.ring.bucket_columns(head * r, (head + 1) * r, fine))
+    return closed[0] + good_slices, closed[1] + slices, closed[2] + ratio_sum
+
+
 def slice_stats(state: SloState, start: float, end: float) -> SliceStats:
     """Timeslices over [start, end): at the slice level if it covers the span, else per rollup bucket."""
     fine, finalizer = state.plan.fine, state.finalizer
     judge = finalizer.judge
     if state.levels[fine].covers(end - start):
-        return SliceStats(*judge.columns(*state.ring.bucket_columns(start, end, fine)))
+        return SliceStats(*judged_slices(state, start, end))
     rollup = finalizer.rollup
     resolution = rollup.resolution
     first = max(first_bucket_from(start, resolution), rollup.head - rollup.capacity + 1)
@@ -129,7 +158,7 @@ def slice_stats(state: SloState, start: float, end: float) -> SliceStats:
     if first > last:
         return SliceStats(0, 0, 0.0)
     closed = rollup.sums(first, last)
-    still_open = judge.columns(*state.ring.bucket_columns(first * resolution, (last + 1) * resolution, fine))
+    still_open = judged_slices(state, first * resolution, (last + 1) * resolution)
     return SliceStats(closed[0] + still_open[0], closed[1] + still_open[1], closed[2] + still_open[2])
 
 
@@ -144,7 +173,7 @@ def calendar_good_total(state: SloState, window: CalendarWindow, now: float) -> 
     kept = finalizer.totals[window].get(index) or NO_TOTALS
     fine = state.plan.fine
     if finalizer.slices:
-        good_slices, slices, ratio_sum = finalizer.judge.columns(*state.ring.bucket_columns(start, end, fine))
+        good_slices, slices, ratio_sum = judged_slices(state, start, end)
         slices += kept.slices
         if state.slo.budgeting.method is BudgetingMethod.RATIO_TIMESLICES:
             return kept.ratio_sum + ratio_sum, slices

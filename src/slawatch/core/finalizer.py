@@ -99,7 +99,7 @@ class Finalizer:
     - Timeslices: each closed slice with data is judged once and added to `rollup`.
     """
 
-    __slots__ = ("ring", "resolution", "calendars", "totals", "rollup", "judge", "slices")
+    __slots__ = ("ring", "resolution", "calendars", "totals", "rollup", "judge", "slices", "judged", "judged_version")
 
     def __init__(self, ring: BucketRing, fine: int, slo: Slo, rollup: Level | None) -> None:
         self.ring = ring
@@ -110,6 +110,10 @@ class Finalizer:
         self.rollup = SliceRollup(rollup) if rollup is not None else None
         self.slices = slice_seconds(slo) is not None
         self.judge = SliceJudge(slo) if self.slices else None
+        # (first, last) -> judge.columns of the slice level's closed slices first..last, while the
+        # level's cold version is judged_version: judged again only once one changed (evaluate.judged_slices)
+        self.judged: dict[tuple[int, int], tuple] = {}
+        self.judged_version = -1
         ring.attach(fine, self)
 
     def period_totals(self, calendar, t: float) -> PeriodTotals:
