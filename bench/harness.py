@@ -82,12 +82,13 @@ def services(n: int = 10) -> list[str]:
     return [f"svc-{i:02d}" for i in range(n)]
 
 
-# Event time of the generated traffic: one event per EVENT_SPACING_S per service, in order but for
-# up to DISORDER_S of jitter, ending a second before generation, as a service's live traffic would
-# stamp it. (Stamping every event within half a second of one instant made the figures depend on
-# whether that half second straddled a one-second decision edge: (c100) came out at 48 k or 97 k
-# events/s on the same code.)
-EVENT_SPACING_S = 0.01
+# Event time of the generated traffic. BURST (spacing 0): every event within DISORDER_S of one instant
+# inside one whole second, so no decision edge falls among them: what (c1)/(c100) measure is
+# decoding and counting, set against (a)/(b). (Stamping them within half a second of time.time()
+# made (c100) 48 k or 97 k events/s on the same code, by whether that half second straddled an
+# edge.) LIVE_SPACING_S: one event per 10 ms per service, in order but for DISORDER_S of jitter, as
+# a service's live traffic is stamped; replaying it decides every SLO once per second of event time.
+LIVE_SPACING_S = 0.01
 DISORDER_S = 0.3
 
 
@@ -104,22 +105,32 @@ def make_event(service: str, ts: float, rng: random.Random, error_ratio: float =
     }
 
 
-def single_records(n: int, names: list[str], seed: int = 1) -> list[tuple[str, bytes]]:
+def _first_instant(events_per_service: int, spacing_s: float) -> float:
+    """Where the traffic's event time starts, so that it ends a second or more before now; a burst
+    (spacing 0) sits just below a whole second, its jitter inside that second."""
+    now = time.time()
+    if not spacing_s:
+        return float(int(now) - 1) + 0.9
+    return now - 1.0 - events_per_service * spacing_s
+
+
+def single_records(n: int, names: list[str], seed: int = 1, spacing_s: float = 0.0) -> list[tuple[str, bytes]]:
     """n records of one event each, round-robin over the services: (service, value)."""
-    rng, per_service = random.Random(seed), -(-n // len(names))
-    start = time.time() - 1.0 - per_service * EVENT_SPACING_S
-    return [(s, orjson.dumps(make_event(s, start + (i // len(names)) * EVENT_SPACING_S, rng)))
+    rng = random.Random(seed)
+    start = _first_instant(-(-n // len(names)), spacing_s)
+    return [(s, orjson.dumps(make_event(s, start + (i // len(names)) * spacing_s, rng)))
             for i, s in ((i, names[i % len(names)]) for i in range(n))]
 
 
-def batch_records(n: int, names: list[str], per_record: int = 100, seed: int = 2) -> list[tuple[str, bytes]]:
+def batch_records(n: int, names: list[str], per_record: int = 100, seed: int = 2,
+                  spacing_s: float = 0.0) -> list[tuple[str, bytes]]:
     """n records, each a JSON array of `per_record` events of one service, round-robin."""
-    rng, per_service = random.Random(seed), -(-n // len(names)) * per_record
-    start = time.time() - 1.0 - per_service * EVENT_SPACING_S
+    rng = random.Random(seed)
+    start = _first_instant(-(-n // len(names)) * per_record, spacing_s)
     out = []
     for i in range(n):
         service, first = names[i % len(names)], (i // len(names)) * per_record
-        out.append((service, orjson.dumps([make_event(service, start + (first + k) * EVENT_SPACING_S, rng)
+        out.append((service, orjson.dumps([make_event(service, start + (first + k) * spacing_s, rng)
                                            for k in range(per_record)])))
     return out
 

@@ -89,6 +89,7 @@ def table(doc: dict) -> str:
         ("b2", "(b2) bare Faust, orjson 100-event records", "events_per_s", "events/s"),
         ("c1", "(c1) slawatch worker, 1 event/record", "events_per_s", "events/s"),
         ("c100", "(c100) slawatch worker, 100 events/record", "events_per_s", "events/s"),
+        ("c100live", "(c100live) the same, live-stamped: decisions", "events_per_s", "events/s"),
     ]:
         problem = failed(key)
         if problem:
@@ -97,7 +98,7 @@ def table(doc: dict) -> str:
         extra = ""
         if key == "a100":
             extra = f"({_rate(r[key]['events_per_s'])} events/s)"
-        elif key in ("c1", "c100"):
+        elif key in ("c1", "c100", "c100live"):
             extra = f"(ready {r[key]['ready_s']:.1f} s, {r[key]['seconds']:.2f} s timed, CPU {r[key].get('worker_cpu_share')}, RSS {r[key]['worker_peak_rss_mib']} MiB)"
         elif key == "b2":
             extra = f"({_rate(r[key]['records_per_s'])} records/s)"

@@ -7,6 +7,8 @@
 (b2)  a bare Faust agent that decodes 100-event records with orjson and counts events
 (c1)  the slawatch worker, 100 SLOs over 10 services, one event per record, events/s end to end
 (c100) the same with 100 events per record
+(c100live) the same over live-stamped traffic (one event per 10 ms per service): a replay of 100 s,
+       so every SLO also decides once per second of event time
 (scale) one worker, then two in one group, on the same one-event records (bench/scale_bench.py)
 (d)   page-detection latency, produce -> alert on sla.warnings (when the worker emits alerts)
 (e)   snapshot bytes of a 30-day SLO; RSS with 10,000 SLO states     (bench/state_bench.py)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--quick", action="store_true", help="about a quarter of the records (a smoke run)")
-    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,scale,d,ef,engine,g,core,peer", help="comma-separated subset")
+    parser.add_argument("--only", default="a,a100,b,b2,c1,c100,c100live,scale,d,ef,engine,g,core,peer", help="comma-separated subset")
     parser.add_argument("--profile", choices=("py-spy",), help="after the figures, profile the worker on (c1) and (c100)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, catalogues)")
     args = parser.parse_args(argv)
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         names = harness.services(10)
         singles = harness.single_records(max(sizes["a"], sizes["b"], sizes["c1"]), names)
         batches = harness.batch_records(sizes["batched"], names, per_record=100)
+        live = harness.batch_records(sizes["batched"] // 4, names, per_record=100, spacing_s=harness.LIVE_SPACING_S)
         catalog = gen_catalog.throughput_catalog(work / "catalog" / "bench.yaml", names)
         latency_services = [f"lat-{i:02d}" for i in range(sizes["d"])]
         latency_catalog = gen_catalog.latency_catalog(work / "catalog-d" / "latency.yaml", latency_services)
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 children, addr, catalog, work, sizes["c1"], "c1"))()),
             ("c100", lambda: on_broker(children, work, "c100", batches, lambda addr: bench_worker.run_throughput(
                 children, addr, catalog, work, events_b, "c100"))()),
+            ("c100live", lambda: on_broker(children, work, "c100live", live, lambda addr: bench_worker.run_throughput(
+                children, addr, catalog, work, 100 * len(live), "c100live"))()),
             ("scale", lambda: on_broker(children, work, "scale", [], lambda addr: scale_bench.run(
                 children, addr, catalog, work, singles[:4 * sizes["c1"]]))()),
             ("d", lambda: on_broker(children, work, "d", [], lambda addr: bench_worker.run_detection(
