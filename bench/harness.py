@@ -87,7 +87,7 @@ def services(n: int = 10) -> list[str]:
 # decoding and counting, set against (a)/(b). (Stamping them within half a second of time.time()
 # made (c100) 48 k or 97 k events/s on the same code, by whether that half second straddled an
 # edge.) LIVE_SPACING_S: one event per 10 ms per service, in order but for DISORDER_S of jitter, as
-# a service's live traffic is stamped; replaying it decides every SLO once per second of event time.
+# a service's live traffic is stamped; replaying it decides every SLO at the event-time steps it crosses.
 LIVE_SPACING_S = 0.01
 DISORDER_S = 0.3
 

@@ -8,7 +8,7 @@
 (c1)  the slawatch worker, 100 SLOs over 10 services, one event per record, events/s end to end
 (c100) the same with 100 events per record
 (c100live) the same over live-stamped traffic (one event per 10 ms per service): a replay of 100 s,
-       so every SLO also decides once per second of event time
+       so every SLO also decides at the event-time steps the events cross
 (scale) one worker, then two in one group, on the same one-event records (bench/scale_bench.py)
 (d)   page-detection latency, produce -> alert on sla.warnings (when the worker emits alerts)
 (e)   snapshot bytes of a 30-day SLO; RSS with 10,000 SLO states     (bench/state_bench.py)
