@@ -178,6 +178,44 @@ def no_data(slo: Slo, wall_now: float, last_received_wall: float | None) -> Cond
                      since=last_received_wall + after if holds else None)
 
 
+class _Primary:
+    """The primary window's figures one decision shares between its conditions; the budget and the
+    primary reading are built on first use (most decisions report no condition)."""
+
+    __slots__ = ("policy", "now", "start", "end", "good", "total", "sli", "met", "forecast", "period_s",
+                 "consumed", "remaining", "rate", "exhausted_in", "enough", "_budget", "_reading")
+
+    def __init__(self, policy: Policy, now: float, start: float, end: float, good: float, total: int,
+                 sli: float | None, met: bool | None, forecast: _Reading) -> None:
+        self.policy, self.now, self.start, self.end = policy, now, start, end
+        self.good, self.total, self.sli, self.met, self.forecast = good, total, sli, met, forecast
+        self.period_s = end - start if policy.calendar else policy.duration
+        objective = policy.objective
+        self.consumed = (total - good) / ((1.0 - objective) * total) if total else None
+        self.remaining = None if self.consumed is None else 1.0 - self.consumed
+        self.rate = None if forecast.sli is None else burn_rate(forecast.sli, objective)
+        self.exhausted_in = None
+        if self.remaining is not None and self.rate is not None and self.rate > 0.0:
+            self.exhausted_in = max(0.0, self.remaining) * self.period_s / self.rate
+        self.enough = total >= policy.guard
+        self._budget: BudgetFigures | None = None
+        self._reading: WindowReading | None = None
+
+    def budget(self) -> BudgetFigures:
+        if self._budget is None:
+            total_minutes = (1.0 - self.policy.objective) * self.period_s / 60.0
+            remaining, exhausted_in = self.remaining, self.exhausted_in
+            self._budget = BudgetFigures(remaining, None if remaining is None else remaining * total_minutes,
+                                         None if exhausted_in is None else self.now + exhausted_in)
+        return self._budget
+
+    def reading(self) -> WindowReading:
+        if self._reading is None:
+            burn = None if self.sli is None else burn_rate(self.sli, self.policy.objective)
+            self._reading = WindowReading(self.policy.primary_name, self.end - self.start, self.sli, burn, self.total)
+        return self._reading
+
+
 class _Rule(NamedTuple):
     """A burn-rate rule with the names and text its conditions carry, made once per SLO."""
 
@@ -286,47 +324,46 @@ class Policy:
         return found
 
     def conditions(self, state: SloState, now: float, wanted: Collection[str] | None = None) -> list[Condition]:
+        """The SLO's conditions at `now`: every one (`wanted` None), or those that hold plus those
+        named in `wanted` (the engine's decision: the alerts it has open)."""
         if wanted is not None and not wanted and not self.slo.contractual and not state.holds_bad():
             return []  # only holding conditions are asked for, and none can hold without a bad event
         cache: dict = {}
-        guard, objective = self.guard, self.objective
-        # The primary window's attainment and budget (evaluate.attainment / evaluate.budget).
+        primary = self._primary(state, now, cache)
+        out = self._burn_conditions(state, now, wanted, cache, primary)
+        out += self._budget_conditions(wanted, primary)
+        if self.slo.alerting.forecast:
+            out += self._forecast_condition(now, wanted, primary)
+        if not self.contract_period:
+            holds = primary.enough and primary.met is False
+            if holds or wanted is None or "slo-breach" in wanted:
+                out.append(Condition("slo-breach", SLO_BREACH, BREACH, holds, self.breach_text,
+                                     (primary.reading(),), *primary.budget()))
+        if self.slo.contractual:
+            out += sla_conditions(state, now, primary.budget())
+        return out
+
+    def _primary(self, state: SloState, now: float, cache: dict) -> _Primary:
+        """The primary window's attainment and budget (evaluate.attainment / evaluate.budget), and
+        the forecast window's burn, which every condition of the decision reports."""
         if self.calendar:
             att = ev.attainment(state, self.primary, now)
-            a_start, a_end, a_good, a_total, a_sli, a_met = att.start, att.end, att.good, att.total, att.sli, att.met
-            period_s = a_end - a_start
+            start, end, good, total, sli, met = att.start, att.end, att.good, att.total, att.sli, att.met
         else:
-            a_start, a_end = now - self.duration, now
+            start, end = now - self.duration, now
             if self.slices:
-                a_good, a_total = ev._good_and_total(state, a_start, now)
+                good, total = ev._good_and_total(state, start, now)
             else:
-                primary = self._read(state, self.duration, now, cache)
-                a_good, a_total = primary.good, primary.events
-            a_sli = a_good / a_total if a_total else None
-            a_met = None if a_sli is None else a_sli >= objective
-            period_s = self.duration
-        allowed = (1.0 - objective) * a_total
-        consumed = (a_total - a_good) / allowed if a_total else None
-        remaining = None if consumed is None else 1.0 - consumed
+                reading = self._read(state, self.duration, now, cache)
+                good, total = reading.good, reading.events
+            sli = good / total if total else None
+            met = None if sli is None else sli >= self.objective
         forecast = self._read(state, self.fwin, now, cache)
-        rate = None if forecast.sli is None else burn_rate(forecast.sli, objective)
-        exhausted_in = None
-        if remaining is not None and rate is not None and rate > 0.0:
-            exhausted_in = max(0.0, remaining) * period_s / rate
-        enough = a_total >= guard
-        budget: BudgetFigures | None = None
-        p_reading: WindowReading | None = None
-        out: list[Condition] = []
+        return _Primary(self, now, start, end, good, total, sli, met, forecast)
 
-        def budget_figures() -> BudgetFigures:
-            total_minutes = (1.0 - objective) * period_s / 60.0
-            return BudgetFigures(remaining, None if remaining is None else remaining * total_minutes,
-                                 None if exhausted_in is None else now + exhausted_in)
-
-        def primary_reading() -> WindowReading:
-            p_burn = None if a_sli is None else burn_rate(a_sli, objective)
-            return WindowReading(self.primary_name, a_end - a_start, a_sli, p_burn, a_total)
-
+    def _burn_conditions(self, state: SloState, now: float, wanted, cache: dict, primary: _Primary) -> list[Condition]:
+        out = []
+        guard, objective = self.guard, self.objective
         for rule in self.rules:
             long_r = self._read(state, rule.long_s, now, cache)
             holds = error_ratio_exceeds(long_r.error_ratio, long_r.events, rule.factor, objective, guard)
@@ -336,44 +373,29 @@ class Policy:
             holds = holds and error_ratio_exceeds(short_r.error_ratio, short_r.events, rule.factor, objective, guard)
             if not (holds or wanted is None or rule.name in wanted):
                 continue
-            if budget is None:
-                budget = budget_figures()
             readings = (long_r.reading(rule.long_name, rule.long_s, objective),
                         short_r.reading(rule.short_name, rule.short_s, objective))
-            out.append(Condition(rule.name, BURN_RATE, rule.severity, holds, rule.text, readings, *budget,
+            out.append(Condition(rule.name, BURN_RATE, rule.severity, holds, rule.text, readings, *primary.budget(),
                                  rule.family, rule.long_s, rule.short_s))
-        for threshold, cid, text in self.thresholds:
-            holds = enough and consumed is not None and consumed >= threshold
-            if holds or wanted is None or cid in wanted:
-                if budget is None:
-                    budget = budget_figures()
-                if p_reading is None:
-                    p_reading = primary_reading()
-                out.append(Condition(cid, BUDGET_CONSUMED, WARNING, holds, text, (p_reading,), *budget,
-                                     "budget", -threshold))
-        if self.slo.alerting.forecast:
-            horizon = a_end - now if self.calendar else self.duration
-            holds = (enough and exhausted_in is not None and exhausted_in < horizon
-                     and remaining is not None and remaining > 0 and (self.calendar or (rate or 0.0) > 1.0)
-                     and forecast.events >= guard)
-            if holds or wanted is None or "forecast" in wanted:
-                if budget is None:
-                    budget = budget_figures()
-                if p_reading is None:
-                    p_reading = primary_reading()
-                f_reading = forecast.reading(self.forecast_name, self.fwin, objective)
-                out.append(Condition("forecast", self.forecast_kind, WARNING, holds, self.forecast_text,
-                                     (f_reading, p_reading), *budget))
-        if not self.contract_period:
-            holds = enough and a_met is False
-            if holds or wanted is None or "slo-breach" in wanted:
-                if budget is None:
-                    budget = budget_figures()
-                if p_reading is None:
-                    p_reading = primary_reading()
-                out.append(Condition("slo-breach", SLO_BREACH, BREACH, holds, self.breach_text, (p_reading,), *budget))
-        if self.slo.contractual:
-            if budget is None:
-                budget = budget_figures()
-            out += sla_conditions(state, now, budget)
         return out
+
+    def _budget_conditions(self, wanted, primary: _Primary) -> list[Condition]:
+        out = []
+        for threshold, cid, text in self.thresholds:
+            holds = primary.enough and primary.consumed is not None and primary.consumed >= threshold
+            if holds or wanted is None or cid in wanted:
+                out.append(Condition(cid, BUDGET_CONSUMED, WARNING, holds, text, (primary.reading(),),
+                                     *primary.budget(), "budget", -threshold))
+        return out
+
+    def _forecast_condition(self, now: float, wanted, primary: _Primary) -> list[Condition]:
+        horizon = primary.end - now if self.calendar else self.duration
+        exhausted_in, remaining, rate = primary.exhausted_in, primary.remaining, primary.rate
+        holds = (primary.enough and exhausted_in is not None and exhausted_in < horizon
+                 and remaining is not None and remaining > 0 and (self.calendar or (rate or 0.0) > 1.0)
+                 and primary.forecast.events >= self.guard)
+        if not (holds or wanted is None or "forecast" in wanted):
+            return []
+        f_reading = primary.forecast.reading(self.forecast_name, self.fwin, self.objective)
+        return [Condition("forecast", self.forecast_kind, WARNING, holds, self.forecast_text,
+                          (f_reading, primary.reading()), *primary.budget())]
