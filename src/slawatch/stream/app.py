@@ -11,7 +11,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import faust
 import orjson
@@ -58,40 +57,10 @@ EVALUATE_EVERY_S = 1.0  # wall-clock evaluation: no-data, and windows sliding wh
 # How late an event may arrive (produce to fetch) and still be in the decisions of a quiet SLO: the
 # clock's decisions trail the wall clock by this much (Worker.quiet_clocks).
 QUIET_LATENESS_S = 1.0
-# While a worker is behind (records wait beyond the last batch), a batch's checkpoints are deferred
-# and written with a later batch's, at most this long after it: checkpointing every touched SLO
-# per 50 ms batch of one-event records was most of a record's cost. Its alerts are sent at once; a
-# crash before the checkpoint replays those batches and re-sends the same alerts under the same
-# ids. A worker that has caught up checkpoints every batch, as before.
-CHECKPOINT_EVERY_S = 0.5
 STATUS_EVERY_S = 60.0  # sla.status of every owned SLO, quiet ones included
 # sla.records: how soon a final record follows event time passing a period's end; running records
 # go out at most once a minute per SLO, and only after new events (engine.compliance).
 RECORDS_CHECK_EVERY_S = 5.0
-
-
-@dataclass
-class Unsaved:
-    """Batches applied and sent but not yet checkpointed: the SLOs they touched and where each
-    partition resumes once they are (`CHECKPOINT_EVERY_S`)."""
-
-    touched: dict[int, set[str]] = field(default_factory=dict)  # partition -> SLOs to checkpoint there
-    progress: dict[int, Progress] = field(default_factory=dict)  # partition -> its last applied record
-    since: float | None = None  # monotonic time the oldest of them was applied
-
-    @property
-    def empty(self) -> bool:
-        return self.since is None
-
-    def add(self, touched: dict[int, set[str]], progress: dict[int, Progress], now: float) -> None:
-        for partition, slos in touched.items():
-            self.touched.setdefault(partition, set()).update(slos)
-        self.progress.update(progress)
-        if self.since is None and (touched or progress):
-            self.since = now
-
-    def age(self, now: float) -> float:
-        return 0.0 if self.since is None else now - self.since
 
 
 class Worker:
@@ -126,7 +95,6 @@ class Worker:
         # One batch or one timer evaluation at a time: a timer must not checkpoint an SLO between a
         # batch's apply and the acknowledgement of that batch's alerts.
         self.engine_lock = asyncio.Lock()
-        self.unsaved = Unsaved()
         self._wire()
 
     def _wire(self) -> None:
@@ -209,33 +177,10 @@ class Worker:
         async with self.engine_lock:
             out = self.pipeline.process(batch)
             self.engine.note_dead_letters(dead_letter_services(out.dead, HEADER_REASON), time.time())  # data quality
-            self.unsaved.add(out.touched, out.progress, time.monotonic())
-            saving = self.unsaved.age(time.monotonic()) >= CHECKPOINT_EVERY_S or self.caught_up()
-            progress = self.unsaved.progress if saving else {}
-            checkpoints = self.take_unsaved_checkpoints() if saving else []
-            await _all_acknowledged(self.send_outbox(out) + checkpoints)
-        # Only now is every effect of those batches durable: record where each partition resumes.
-        await self.record_progress(progress)
-
-    def caught_up(self) -> bool:
-        """Whether this worker has applied every record of its sla.events partitions up to the high
-        watermark of their last fetch (no lag figure yet: taken as caught up)."""
-        consumer = faust_kafka_consumer(self.app)
-        expected = self.pipeline.tracker.expected
-        return consumer is None or all((expected(lag.partition) or 0) >= lag.highwater
-                                       for lag in partition_lags(consumer))
-
-    def take_unsaved_checkpoints(self, also: dict[int, set[str]] | None = None) -> list:
-        """Checkpoint every SLO the unsaved batches touched (and `also`); the sends' futures."""
-        touched = self.unsaved.touched
-        for partition, slos in (also or {}).items():
-            touched.setdefault(partition, set()).update(slos)
-        self.unsaved = Unsaved()
-        return self.pipeline.checkpoint(touched)
-
-    async def record_progress(self, progress: dict[int, Progress]) -> None:
-        await _all_acknowledged([write_through(self.progress_table, p, str(p), record.to_bytes())
-                                 for p, record in progress.items()])
+            await _all_acknowledged(self.send_outbox(out) + self.pipeline.checkpoint(out.touched))
+        # Only now is every effect of the batch durable: record where each partition resumes.
+        await _all_acknowledged([write_through(self.progress_table, p, str(p), progress.to_bytes())
+                                 for p, progress in out.progress.items()])
 
     async def resolve_gaps(self, batch) -> None:
         """Skip offsets absent from the log; stop on offsets the log holds but this process lost."""
@@ -263,20 +208,18 @@ class Worker:
             now = time.time()
             clocks = self.quiet_clocks(now, self.pipeline.tracker.expected)
             alerts = self.engine.evaluate(now, self.owned_slos(), clocks=clocks)
-            if not alerts and self.unsaved.empty:
+            if not alerts:
                 return
             # Decisions taken by the clock (no-data, a quiet second) are checkpointed like a batch's, so
-            # a crash never re-sends them; so are batches whose checkpoints were deferred.
+            # a crash never re-sends them.
             touched: dict[int, set[str]] = {}
             for alert in alerts:
                 slo = alert.payload["slo"]
                 touched.setdefault(home_partition(self.slo_service[slo], self.partitions), set()).add(slo)
-            progress = self.unsaved.progress
             try:
-                await _all_acknowledged(self.send_alerts(alerts) + self.take_unsaved_checkpoints(touched))
+                await _all_acknowledged(self.send_alerts(alerts) + self.pipeline.checkpoint(touched))
             except Exception as exc:
                 _stop_worker(exc, [])
-        await self.record_progress(progress)
 
     async def publish_records(self) -> None:
         if _ready(self.app):
@@ -332,9 +275,7 @@ class Worker:
         await _all_acknowledged(futures)
 
     async def forget_states(self, sender, revoked, **kwargs) -> None:
-        """States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost.
-        Deferred checkpoints go too: their partitions resume from the last recorded progress."""
-        self.unsaved = Unsaved()
+        """States reload lazily from the (recovered) table; a worker never evaluates an SLO it lost."""
         self.engine.drop(slo.name for slo in self.catalog.slos)
         for tp in revoked:
             if tp.topic == TOPIC_EVENTS:
